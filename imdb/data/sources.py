@@ -1,0 +1,222 @@
+"""Resolve a data URI to a source: what it is, what its cache key is, and how to read it.
+
+Why keys come from here: only the source knows what "changed" means for it (a local file's
+size and mtime, a bucket object's hash), and the key is all a warm start needs, so warm starts
+never read the tarball, walk a tree's contents or download anything.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from imdb.data.cache import CorruptCacheError, cache_key, download_path, read_json, source_record_path, write_json
+from imdb.data.errors import DataError
+from imdb.data.gcs import SCHEME, GcsLocation, GcsSession, GcsUnreachableError, ObjectInfo, file_mismatch, parse_gs_uri
+from imdb.data.layout import ROOT_DIR, LayoutCollector, canonical_name
+from imdb.data.readers import LocalFile, list_layout_files, read_directory, read_tarball
+from imdb.data.review import LABEL_DIRS, OFFICIAL_TRAIN
+
+logger = logging.getLogger(__name__)
+
+TARBALL_SUFFIXES = (".tar.gz", ".tgz")
+FILE_SCHEME = "file"
+MAX_NAMES_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class LocalTarball:
+    """A ``.tar.gz`` on disk, keyed by its resolved path, size and mtime."""
+
+    uri: str
+    path: Path
+    index_key: str
+
+    def read(self) -> LayoutCollector:
+        return read_tarball(self.path, self.uri)
+
+
+@dataclass(frozen=True)
+class LocalDirectory:
+    """An ``aclImdb/`` tree on disk, keyed by its path and every layout file's size and mtime."""
+
+    uri: str
+    root: Path
+    files: tuple[LocalFile, ...]
+    index_key: str
+
+    def read(self) -> LayoutCollector:
+        return read_directory(list(self.files), self.uri)
+
+
+@dataclass(frozen=True)
+class GcsTarball:
+    """One ``*.tar.gz`` object, keyed by its content hash; its download is cached and verified."""
+
+    uri: str
+    session: GcsSession
+    bucket: str
+    info: ObjectInfo
+    index_key: str
+    root: Path
+
+    @property
+    def object_uri(self) -> str:
+        return f"{SCHEME}{self.bucket}/{self.info.name}"
+
+    def read(self) -> LayoutCollector:
+        return read_tarball(self.local_copy(), self.object_uri)
+
+    def local_copy(self) -> Path:
+        """The verified local copy, downloaded again when absent or damaged."""
+        target = download_path(self.root, cache_key("object", self.info.checksum, self.info.size), TARBALL_SUFFIXES[0])
+        if target.exists():
+            mismatch = file_mismatch(target, self.info)
+            if mismatch is None:
+                return target
+            logger.warning("cached download %s of %s is damaged (%s); downloading it again",
+                           target, self.object_uri, mismatch)
+        self.session.download_file(self.bucket, self.info, target)
+        return target
+
+
+@dataclass(frozen=True)
+class GcsTree:
+    """An ``aclImdb/`` layout stored object by object, keyed by every object's hash.
+
+    Its objects are fetched into memory and indexed at once: the index is its cache, which
+    spares tens of thousands of small files (and their fsyncs) under the data root.
+    """
+
+    uri: str
+    session: GcsSession
+    bucket: str
+    objects: tuple[tuple[str, ObjectInfo], ...]
+    index_key: str
+
+    def read(self) -> LayoutCollector:
+        contents = self.session.download_bytes(self.bucket, [info for _, info in self.objects])
+        collector = LayoutCollector(self.uri)
+        for name, info in self.objects:
+            collector.add(name, contents[info.name])
+        return collector
+
+
+@dataclass(frozen=True)
+class CachedOnly:
+    """A bucket that did not answer; usable only if the index built at its last visit is cached."""
+
+    uri: str
+    index_key: str
+    failure: GcsUnreachableError
+
+    def read(self) -> LayoutCollector:
+        raise self.failure
+
+
+Source = LocalTarball | LocalDirectory | GcsTarball | GcsTree | CachedOnly
+
+
+def resolve_source(uri: str | os.PathLike, root: Path) -> Source:
+    """Identify what ``uri`` points at; raises DataError naming the URI when it is unusable."""
+    text = os.fspath(uri).strip()
+    if not text:
+        raise DataError("the data source is empty: pass an aclImdb/ directory, a .tar.gz or gs://BUCKET/PREFIX")
+    if text.startswith(SCHEME):
+        return _resolve_bucket(text, root)
+    path = _local_path(text)
+    if not path.exists():
+        raise DataError(f"data source {text} does not exist")
+    if path.is_dir():
+        return _resolve_directory(text, path)
+    stat = path.stat()
+    return LocalTarball(text, path, cache_key("local-tarball", path.resolve(), stat.st_size, stat.st_mtime_ns))
+
+
+def _local_path(text: str) -> Path:
+    if "://" not in text:
+        return Path(text).expanduser()
+    parsed = urlparse(text)
+    if parsed.scheme != FILE_SCHEME:
+        raise DataError(f"unsupported data URI {text}: use a local path, file://PATH or gs://BUCKET/PREFIX")
+    return Path(unquote(parsed.path))
+
+
+def _resolve_directory(uri: str, path: Path) -> LocalDirectory:
+    root = _find_layout_root(path)
+    files = tuple(list_layout_files(root))
+    stats = sorted(f"{file.name}:{file.size}:{file.mtime_ns}" for file in files)
+    return LocalDirectory(uri, root, files, cache_key("local-directory", root.resolve(), *stats))
+
+
+def _find_layout_root(path: Path) -> Path:
+    """Accept the ``aclImdb`` folder itself or a folder holding it."""
+    for candidate in (path, path / ROOT_DIR):
+        if all((candidate / OFFICIAL_TRAIN / label).is_dir() for label in LABEL_DIRS):
+            return candidate
+    try:
+        tarballs = sorted(p.name for p in path.iterdir() if p.name.endswith(TARBALL_SUFFIXES))
+    except OSError as exc:
+        raise DataError(f"cannot list data source {path}: {exc.strerror or exc}") from None
+    hint = f" (it holds {', '.join(tarballs[:MAX_NAMES_SHOWN])}: pass the tarball's path instead)" if tarballs else ""
+    raise DataError(f"{path} has no {ROOT_DIR}/{OFFICIAL_TRAIN}/pos and "
+                    f"{ROOT_DIR}/{OFFICIAL_TRAIN}/neg directories{hint}")
+
+
+def _resolve_bucket(uri: str, root: Path) -> Source:
+    """List the prefix once (cheap) to learn the content keys; fall back to the last visit if unreachable."""
+    location = parse_gs_uri(uri)
+    session = GcsSession()
+    try:
+        objects = session.list_objects(location)
+    except GcsUnreachableError as failure:
+        previous = _last_visit(root, uri)
+        if previous is None:
+            raise
+        logger.warning("%s; using the index cached for %s (first seen %s)",
+                       failure, uri, previous.get("visited", "in an earlier run"))
+        return CachedOnly(uri, previous["index_key"], failure)
+    source = _classify(uri, location, objects, session, root)
+    _record_visit(root, uri, source.index_key)
+    return source
+
+
+def _classify(uri: str, location: GcsLocation, objects: list[ObjectInfo], session: GcsSession,
+              root: Path) -> GcsTarball | GcsTree:
+    tarballs = [info for info in objects if info.name.endswith(TARBALL_SUFFIXES)]
+    if len(tarballs) > 1:
+        names = ", ".join(info.name for info in tarballs[:MAX_NAMES_SHOWN])
+        raise DataError(f"{uri} holds {len(tarballs)} tarballs ({names}); point the URI at one of them")
+    if tarballs:
+        info = tarballs[0]
+        return GcsTarball(uri, session, location.bucket, info, cache_key("tarball", info.checksum, info.size), root)
+    tree = tuple((name, info) for info in objects if (name := canonical_name(location.relative(info.name))))
+    if not tree:
+        raise DataError(f"no aclImdb data under {uri}: expected one *.tar.gz object or "
+                        f"{ROOT_DIR}/{OFFICIAL_TRAIN}/{{pos,neg}}/*.txt objects, found {len(objects)} other "
+                        f"object(s) at {session.where()}")
+    facts = sorted(f"{name}:{info.size}:{info.checksum}" for name, info in tree)
+    return GcsTree(uri, session, location.bucket, tree, cache_key("tree", *facts))
+
+
+def _last_visit(root: Path, uri: str) -> dict[str, str] | None:
+    try:
+        record = read_json(source_record_path(root, uri))
+    except (FileNotFoundError, CorruptCacheError):
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("index_key"), str):
+        return None
+    return record
+
+
+def _record_visit(root: Path, uri: str, index_key: str) -> None:
+    """Remember which index this URI resolved to, for use while the bucket is unreachable."""
+    previous = _last_visit(root, uri)
+    if previous is not None and previous["index_key"] == index_key:
+        return
+    visited = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    write_json(source_record_path(root, uri), {"uri": uri, "index_key": index_key, "visited": visited})

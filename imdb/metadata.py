@@ -1,0 +1,162 @@
+"""Per-sample metadata: the fields the seeds' analysis sets against loss.
+
+Why cached: Tensorleap calls every metadata function once per sample, over and over, in
+several processes. The expensive part (TextBlob sentiment, ~1 ms a review) depends only on
+the text, so it is computed once per corpus and persisted atomically under the data root;
+the cheap token-dependent part depends on the model's tokenizer and is memoised in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterable, Protocol
+
+from tqdm.auto import tqdm
+
+from imdb.atomic import atomic_write_text
+
+LOG = logging.getLogger(__name__)
+SENTIMENT_CACHE_VERSION = 1
+_TAG = re.compile(r"<[^>]*>")
+
+
+class _Review(Protocol):
+    sample_id: str
+    label: int
+    rating: int
+    movie_id: str
+    text: str
+
+
+class _Encoder(Protocol):
+    sequence_length: int
+
+    def encode(self, text: str): ...
+
+
+@dataclass(frozen=True)
+class SampleMetadata:
+    """Everything the dashboard and the report slice by, for one review."""
+
+    label: str
+    word_count: int
+    token_count: int
+    truncated: bool
+    empty: bool
+    oov_count: int
+    oov_ratio: float
+    polarity: float
+    subjectivity: float
+    rating: int
+    movie_id: str
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def plain_text(text: str) -> str:
+    """Review text without HTML residue, for lexicon-based sentiment."""
+    return " ".join(_TAG.sub(" ", html.unescape(text)).split())
+
+
+def lexicon_sentiment(text: str) -> tuple[float, float]:
+    """TextBlob (pattern lexicon) polarity in [-1, 1] and subjectivity in [0, 1]."""
+    from textblob import TextBlob
+
+    cleaned = plain_text(text)
+    if not cleaned:
+        return 0.0, 0.0
+    sentiment = TextBlob(cleaned).sentiment
+    return float(sentiment.polarity), float(sentiment.subjectivity)
+
+
+def corpus_fingerprint(reviews: Iterable[_Review]) -> str:
+    """Identifies a corpus's texts, so a cache built for one source is never used for another."""
+    digest = hashlib.sha256(f"v{SENTIMENT_CACHE_VERSION}".encode())
+    for review in reviews:
+        digest.update(f"{review.sample_id}\0{len(review.text)}\0".encode("utf-8", "replace"))
+    return digest.hexdigest()[:16]
+
+
+class SentimentCache:
+    """TextBlob scores per sample id, filled on demand and persisted as one JSON file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._scores: dict[str, tuple[float, float]] = self._read()
+        self._dirty = False
+
+    def _read(self) -> dict[str, tuple[float, float]]:
+        if not self.path.exists():
+            return {}
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            return {key: (float(pair[0]), float(pair[1])) for key, pair in raw.items()}
+        except (ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
+            LOG.warning("sentiment cache %s is corrupt (%s); recomputing it", self.path, exc)
+            return {}
+
+    def get(self, review: _Review) -> tuple[float, float]:
+        scores = self._scores.get(review.sample_id)
+        if scores is None:
+            scores = lexicon_sentiment(review.text)
+            self._scores[review.sample_id] = scores
+            self._dirty = True
+        return scores
+
+    def fill(self, reviews: list[_Review], *, progress: bool = True) -> None:
+        """Score every review not yet cached, then persist once."""
+        missing = [review for review in reviews if review.sample_id not in self._scores]
+        for review in tqdm(missing, desc="TextBlob sentiment", unit="review", disable=not progress or not missing):
+            self.get(review)
+        self.save()
+
+    def save(self) -> None:
+        if self._dirty:
+            atomic_write_text(self.path, json.dumps(self._scores, separators=(",", ":")))
+            self._dirty = False
+
+
+class MetadataStore:
+    """Metadata for one corpus and one tokenizer, computed once per sample."""
+
+    def __init__(self, encoder: _Encoder, labels: tuple[str, ...], sentiment: SentimentCache) -> None:
+        self.encoder = encoder
+        self.labels = labels
+        self.sentiment = sentiment
+        self._memo: dict[str, SampleMetadata] = {}
+
+    def get(self, review: _Review) -> SampleMetadata:
+        cached = self._memo.get(review.sample_id)
+        if cached is None:
+            cached = self._compute(review)
+            self._memo[review.sample_id] = cached
+        return cached
+
+    def precompute(self, reviews: list[_Review], *, progress: bool = True) -> None:
+        self.sentiment.fill(reviews, progress=progress)
+        for review in tqdm(reviews, desc="metadata", unit="review", disable=not progress):
+            self.get(review)
+
+    def _compute(self, review: _Review) -> SampleMetadata:
+        encoded = self.encoder.encode(review.text)
+        polarity, subjectivity = self.sentiment.get(review)
+        return SampleMetadata(
+            label=self.labels[review.label],
+            word_count=len(review.text.split()),
+            token_count=encoded.token_count,
+            truncated=encoded.token_count > self.encoder.sequence_length,
+            empty=encoded.token_count == 0,
+            oov_count=encoded.oov_count,
+            oov_ratio=encoded.oov_count / encoded.token_count if encoded.token_count else 0.0,
+            polarity=polarity,
+            subjectivity=subjectivity,
+            rating=review.rating,
+            movie_id=review.movie_id,
+        )

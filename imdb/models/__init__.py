@@ -1,0 +1,147 @@
+"""Model families behind one interface: build, locate, load (Keras or ONNX), with load-time checks.
+
+Why: the family and file format are configuration, so everything that needs a model (the
+integration's ``load_model``, evaluate, export, analyze, bench) asks this module, and a
+mismatch (wrong vocabulary, wrong sequence length, missing file) fails here with the file
+named instead of as a shape error deep inside TensorFlow.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+from imdb.config import Config
+
+KERAS_SUFFIX = ".keras"
+H5_SUFFIX = ".h5"
+ONNX_SUFFIX = ".onnx"
+CARD_SUFFIX = ".json"
+
+
+class ModelError(ValueError):
+    """A model file is missing or does not match the configuration; the message names both."""
+
+
+def model_path(config: Config, suffix: str | None = None) -> Path:
+    """``<model_dir>/<family><suffix>``; the suffix defaults to the configured ``model_format``."""
+    chosen = suffix or (ONNX_SUFFIX if config.model_format == "onnx" else H5_SUFFIX)
+    return config.model_dir / f"{config.model}{chosen}"
+
+
+def card_path(config: Config) -> Path:
+    """The JSON model card written beside every trained model (settings and measured numbers)."""
+    return model_path(config, CARD_SUFFIX)
+
+
+def read_card(config: Config) -> dict[str, Any]:
+    path = card_path(config)
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def build_model(config: Config, vocab_size: int | None = None) -> Any:
+    """A fresh, untrained Keras model of the configured family."""
+    from imdb.models import word
+
+    if config.model == "dense":
+        return word.build_dense(_require_vocab(vocab_size), config.text.sequence_length, config.dense)
+    if config.model == "cnn":
+        return word.build_cnn(_require_vocab(vocab_size), config.text.sequence_length, config.cnn)
+    from imdb.models import bert
+
+    return bert.build_classifier(config)
+
+
+def _require_vocab(vocab_size: int | None) -> int:
+    if vocab_size is None:
+        raise ModelError("word models need the vocabulary size to be built")
+    return vocab_size
+
+
+def load_keras_model(config: Config) -> Any:
+    """The trained Keras model of the configured family, checked against the configuration."""
+    path = _existing_keras_file(config)
+    model = _load_keras_cached(str(path), path.stat().st_mtime_ns)
+    _check_inputs(config, model, path)
+    return model
+
+
+def load_inference_model(config: Config) -> Any:
+    """What ``tensorleap_load_model`` returns: a Keras model, or an onnxruntime session."""
+    if config.model_format == "onnx":
+        path = model_path(config, ONNX_SUFFIX)
+        if not path.exists():
+            raise ModelError(
+                f"ONNX model {path} not found for model '{config.model}' (model_format: onnx in "
+                f"{config.source_file}): run `imdb-leap export --model {config.model} --format onnx`")
+        return _load_onnx_cached(str(path), path.stat().st_mtime_ns)
+    return load_keras_model(config)
+
+
+def _existing_keras_file(config: Config) -> Path:
+    for suffix in (H5_SUFFIX, KERAS_SUFFIX):
+        path = model_path(config, suffix)
+        if path.exists():
+            return path
+    raise ModelError(
+        f"no trained model for '{config.model}' in {config.model_dir} (looked for "
+        f"{model_path(config, H5_SUFFIX).name} and {model_path(config, KERAS_SUFFIX).name}): "
+        f"run `imdb-leap train --model {config.model}`")
+
+
+@functools.lru_cache(maxsize=4)
+def _load_keras_cached(path: str, _mtime_ns: int) -> Any:
+    """Loaded once per process and file version: the platform calls load_model repeatedly."""
+    import keras
+
+    from imdb.models import custom_objects
+
+    try:
+        return keras.models.load_model(path, compile=False, custom_objects=custom_objects())
+    except (OSError, ValueError, TypeError) as exc:
+        raise ModelError(f"cannot load Keras model {path}: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=4)
+def _load_onnx_cached(path: str, _mtime_ns: int) -> Any:
+    import onnxruntime
+
+    try:
+        return onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise ModelError(f"cannot load ONNX model {path}: {exc}") from exc
+
+
+def custom_objects() -> dict[str, Any]:
+    """Keras objects the saved models need besides the built-in layers (BERT's backbone)."""
+    try:
+        from imdb.models import bert
+    except ImportError:
+        return {}
+    return bert.custom_objects()
+
+
+def _check_inputs(config: Config, model: Any, path: Path) -> None:
+    """Fail at load time, naming files and settings, when the model cannot read our encoders."""
+    shapes = [tuple(tensor.shape) for tensor in model.inputs]
+    lengths = {shape[1] for shape in shapes if len(shape) > 1}
+    if lengths != {config.sequence_length}:
+        setting = "bert.max_len" if config.is_bert else "text.sequence_length"
+        raise ModelError(
+            f"model {path} reads sequences of length {sorted(lengths)} but {setting} is "
+            f"{config.sequence_length} in {config.source_file}: retrain or fix the setting")
+    if config.is_bert:
+        return
+    from imdb.text import WordVocabulary
+    from imdb.models.word import EMBEDDING_LAYER
+
+    vocab = WordVocabulary.load(config.text.vocab_file)
+    embedding_rows = model.get_layer(EMBEDDING_LAYER).input_dim
+    if embedding_rows != len(vocab):
+        raise ModelError(
+            f"vocabulary/model mismatch: {config.text.vocab_file} has {len(vocab)} words but "
+            f"model {path} embeds {embedding_rows}: retrain the model or restore its vocabulary")

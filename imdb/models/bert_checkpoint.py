@@ -1,0 +1,194 @@
+"""Where the BERT weights come from: a local Hugging Face-format directory or ``hf://ORG/NAME``.
+
+Why a reader of our own: keras-hub's ``from_preset`` reads Hugging Face checkpoints through
+the ``safetensors`` package, which this project does not install, and it cannot tell the
+user which *setting* pointed at a bad directory. The safetensors format is a JSON header
+plus raw little-endian arrays, so it is read here with numpy; the mapping of Hugging Face
+weight names onto keras-hub's ``BertBackbone`` is keras-hub's own (``convert_bert``), so the
+backbone is the one ``from_preset`` would build.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from imdb.config import ConfigError
+
+CHECKPOINT_SETTING = "bert.checkpoint"
+HF_SCHEME = "hf://"
+CONFIG_FILE = "config.json"
+VOCAB_FILE = "vocab.txt"
+WEIGHTS_FILE = "model.safetensors"
+TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
+REQUIRED_FILES = (CONFIG_FILE, VOCAB_FILE, WEIGHTS_FILE)
+SUPPORTED_MODEL_TYPE = "bert"
+# Hugging Face's BertTokenizer lowercases unless the checkpoint says otherwise.
+DEFAULT_LOWERCASE = True
+
+_HEADER_SIZE_BYTES = 8
+_METADATA_KEY = "__metadata__"
+_BF16_SHIFT = 16
+_NUMPY_DTYPES = {
+    "F64": np.float64, "F32": np.float32, "F16": np.float16,
+    "I64": np.int64, "I32": np.int32, "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_,
+}
+_LOCAL_DIRECTORY_HINT = (
+    f"a local Hugging Face-format directory holding {', '.join(REQUIRED_FILES)}, or hf://ORG/NAME")
+
+
+def resolve_checkpoint(uri: str) -> str:
+    """The local directory holding the checkpoint named by ``bert.checkpoint``.
+
+    Local directories are used in place (never copied); ``hf://ORG/NAME`` is fetched into the
+    Hugging Face cache. Every failure names the setting and the value, because a wrong path
+    otherwise surfaces as an obscure error deep inside keras-hub.
+    """
+    if uri.startswith(HF_SCHEME):
+        return _fetch_from_hub(uri)
+    if "://" in uri:
+        raise ConfigError(f"setting '{CHECKPOINT_SETTING}' must be {_LOCAL_DIRECTORY_HINT}, got {uri!r}")
+    directory = Path(uri).expanduser()
+    if not directory.is_dir():
+        raise ConfigError(
+            f"setting '{CHECKPOINT_SETTING}': checkpoint directory {directory} does not exist; "
+            f"it must be {_LOCAL_DIRECTORY_HINT}")
+    missing = [name for name in REQUIRED_FILES if not (directory / name).is_file()]
+    if missing:
+        raise ConfigError(
+            f"setting '{CHECKPOINT_SETTING}': checkpoint directory {directory} lacks {', '.join(missing)}; "
+            f"it must be {_LOCAL_DIRECTORY_HINT}")
+    return str(directory)
+
+
+def _fetch_from_hub(uri: str) -> str:
+    """Download the checkpoint files (cached) the way keras-hub's ``from_preset`` does for ``hf://``."""
+    import huggingface_hub
+    from huggingface_hub.errors import EntryNotFoundError
+
+    repo_id = uri[len(HF_SCHEME):].strip("/")
+    if repo_id.count("/") != 1:
+        raise ConfigError(f"setting '{CHECKPOINT_SETTING}': {uri!r} is not of the form hf://ORG/NAME")
+    paths = []
+    for name in REQUIRED_FILES:
+        try:
+            paths.append(Path(huggingface_hub.hf_hub_download(repo_id=repo_id, filename=name)))
+        # The hub client raises many unrelated types (HTTP, offline, validation, I/O); all of
+        # them mean the same thing to the user: this URI cannot be used from here.
+        except Exception as exc:
+            raise ConfigError(
+                f"setting '{CHECKPOINT_SETTING}': cannot fetch {name} of {uri} from the Hugging Face hub "
+                f"({type(exc).__name__}: {_first_line(exc)}). If this machine is offline, download the "
+                f"checkpoint elsewhere and set {CHECKPOINT_SETTING} to its local directory "
+                f"({', '.join(REQUIRED_FILES)})") from exc
+    try:
+        huggingface_hub.hf_hub_download(repo_id=repo_id, filename=TOKENIZER_CONFIG_FILE)
+    except EntryNotFoundError:
+        pass  # optional: without it the tokenizer uses Hugging Face's default (lowercase)
+    return str(paths[0].parent)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "no details"
+
+
+def read_hf_config(directory: str) -> dict[str, Any]:
+    """``config.json``, checked to describe a BERT encoder (the only architecture we map)."""
+    path = Path(directory) / CONFIG_FILE
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"setting '{CHECKPOINT_SETTING}': cannot read {path}: {exc}") from exc
+    model_type = config.get("model_type")
+    if model_type != SUPPORTED_MODEL_TYPE:
+        raise ConfigError(
+            f"setting '{CHECKPOINT_SETTING}': {path} describes a {model_type!r} model; only "
+            f"{SUPPORTED_MODEL_TYPE!r} checkpoints (BERT, MiniLM, ...) are supported")
+    return config
+
+
+def checkpoint_lowercases(directory: str) -> bool:
+    """Whether the checkpoint's tokenizer lowercases (``do_lower_case``), so encoding matches training."""
+    path = Path(directory) / TOKENIZER_CONFIG_FILE
+    if not path.is_file():
+        return DEFAULT_LOWERCASE
+    return bool(json.loads(path.read_text(encoding="utf-8")).get("do_lower_case", DEFAULT_LOWERCASE))
+
+
+class SafetensorsReader:
+    """Tensors of one ``.safetensors`` file, memory-mapped and read on demand.
+
+    Also the weight-porting interface keras-hub's converters call (``get_tensor`` and
+    ``port_weight``), so keras-hub's own name mapping fills the backbone. Names are matched
+    exactly or by suffix, because some checkpoints prefix every key (``bert.``) and some do not.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        with open(self.path, "rb") as handle:
+            (header_size,) = struct.unpack("<Q", handle.read(_HEADER_SIZE_BYTES))
+            header = json.loads(handle.read(header_size))
+        header.pop(_METADATA_KEY, None)
+        self._entries: dict[str, dict[str, Any]] = header
+        self._data = np.memmap(self.path, dtype=np.uint8, mode="r", offset=_HEADER_SIZE_BYTES + header_size)
+        self.ported: set[int] = set()
+
+    def keys(self) -> list[str]:
+        return list(self._entries)
+
+    def _full_key(self, key: str) -> str:
+        if key in self._entries:
+            return key
+        matches = [name for name in self._entries if name.endswith("." + key)]
+        if len(matches) != 1:
+            raise KeyError(f"tensor {key!r} not found in {self.path}")
+        return matches[0]
+
+    def get_tensor(self, key: str) -> np.ndarray:
+        entry = self._entries[self._full_key(key)]
+        begin, end = entry["data_offsets"]
+        raw = self._data[begin:end]
+        if entry["dtype"] == "BF16":
+            widened = raw.view(np.uint16).astype(np.uint32) << _BF16_SHIFT
+            return widened.view(np.float32).reshape(entry["shape"])
+        if entry["dtype"] not in _NUMPY_DTYPES:
+            raise ValueError(f"tensor {key!r} in {self.path} has unsupported dtype {entry['dtype']}")
+        return np.asarray(raw.view(_NUMPY_DTYPES[entry["dtype"]]).reshape(entry["shape"]))
+
+    def port_weight(self, keras_variable: Any, hf_weight_key: str,
+                    hook_fn: Callable[[np.ndarray, list[int]], np.ndarray] | None = None) -> None:
+        tensor = self.get_tensor(hf_weight_key)
+        if hook_fn is not None:
+            tensor = hook_fn(tensor, list(keras_variable.shape))
+        if tuple(tensor.shape) != tuple(keras_variable.shape):
+            raise ValueError(
+                f"tensor {hf_weight_key!r} in {self.path} has shape {tuple(tensor.shape)} but the backbone "
+                f"expects {tuple(keras_variable.shape)}: config.json does not match the weights")
+        keras_variable.assign(np.asarray(tensor, dtype=np.float32))
+        self.ported.add(id(keras_variable))
+
+
+def load_backbone(directory: str) -> Any:
+    """A keras-hub ``BertBackbone`` with the checkpoint's pretrained weights.
+
+    Fails if any backbone variable was left at its random initialisation, so a keras-hub
+    upgrade that renames layers cannot silently fine-tune a half-random network.
+    """
+    from keras_hub.models import BertBackbone
+    from keras_hub.src.utils.transformers import convert_bert
+
+    hf_config = read_hf_config(directory)
+    backbone = BertBackbone(**convert_bert.convert_backbone_config(hf_config))
+    reader = SafetensorsReader(Path(directory) / WEIGHTS_FILE)
+    convert_bert.convert_weights(backbone, reader, hf_config)
+    unfilled = [variable.path for variable in backbone.weights if id(variable) not in reader.ported]
+    if unfilled:
+        raise ConfigError(
+            f"setting '{CHECKPOINT_SETTING}': {directory} left {len(unfilled)} backbone weights "
+            f"unset (first: {unfilled[0]})")
+    return backbone

@@ -1,0 +1,69 @@
+"""Word-level Keras models (dense and CNN) over the shared word vocabulary.
+
+Both take float32 token ids (Tensorleap feeds float tensors; ``Embedding`` casts them to
+integers inside the model) and return **logits** ``[negative, positive]``: softmax belongs
+to the loss, metrics and visualizers, because Tensorleap is inference-only and analyses raw
+outputs. Layer names are part of the contract: ``embedding`` is where word attributions are
+taken and ``latent`` is the penultimate representation the analysis report maps.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from imdb.config import WordModelConfig
+
+EMBEDDING_LAYER = "embedding"
+LATENT_LAYER = "latent"
+LOGITS_LAYER = "logits"
+INPUT_NAME = "input_tokens"
+NUM_CLASSES = 2
+
+
+def _token_input(sequence_length: int) -> keras.KerasTensor:
+    return keras.Input(shape=(sequence_length,), dtype="float32", name=INPUT_NAME)
+
+
+def _embedding(vocab_size: int, dim: int) -> keras.layers.Layer:
+    """Unmasked on purpose: Keras 3 cannot reload masked models from ``.h5`` (the format
+    ``leap push`` takes), so the padding id gets its own learned embedding instead."""
+    return keras.layers.Embedding(vocab_size, dim, name=EMBEDDING_LAYER)
+
+
+def build_dense(vocab_size: int, sequence_length: int, params: WordModelConfig) -> keras.Model:
+    """Embedding -> Dense (per word) -> GlobalAveragePooling1D -> Dense(2) logits.
+
+    A bag-of-words model: it sees single words, never their order, which is exactly why the
+    seeds contrast it with BERT on "not", "but" and "waste of".
+    """
+    tokens = _token_input(sequence_length)
+    x = _embedding(vocab_size, params.embedding_dim)(tokens)
+    # Whole-word dropout: the model cannot lean on a handful of giveaway words.
+    x = keras.layers.SpatialDropout1D(params.embedding_dropout, name="word_dropout")(x)
+    x = keras.layers.Dense(params.hidden_units, activation="relu", name="word_features")(x)
+    x = keras.layers.GlobalAveragePooling1D(name="average")(x)
+    # Padding is unmasked, so the average shrinks with review length; normalising the pooled
+    # vector makes the representation length-invariant, as a masked mean would be.
+    x = keras.layers.LayerNormalization(name=LATENT_LAYER)(x)
+    x = keras.layers.Dropout(params.dropout, name="dropout")(x)
+    logits = keras.layers.Dense(NUM_CLASSES, name=LOGITS_LAYER)(x)
+    return keras.Model(tokens, logits, name="imdb_dense")
+
+
+def build_cnn(vocab_size: int, sequence_length: int, params: WordModelConfig) -> keras.Model:
+    """Embedding -> 3 x (Conv1D, BatchNorm, ReLU) -> global max pooling -> Dense(2) logits.
+
+    Convolutions see short phrases ("not good", "waste of time") that the dense model cannot.
+    """
+    tokens = _token_input(sequence_length)
+    x = _embedding(vocab_size, params.embedding_dim)(tokens)
+    x = keras.layers.SpatialDropout1D(params.embedding_dropout, name="word_dropout")(x)
+    for block, filters in enumerate(params.filters, start=1):
+        x = keras.layers.Conv1D(filters, params.kernel_size, padding="same", use_bias=False,
+                                name=f"conv{block}")(x)
+        x = keras.layers.BatchNormalization(name=f"bn{block}")(x)
+        x = keras.layers.ReLU(name=f"relu{block}")(x)
+    x = keras.layers.GlobalMaxPooling1D(name=LATENT_LAYER)(x)
+    x = keras.layers.Dropout(params.dropout, name="dropout")(x)
+    logits = keras.layers.Dense(NUM_CLASSES, name=LOGITS_LAYER)(x)
+    return keras.Model(tokens, logits, name="imdb_cnn")

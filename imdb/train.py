@@ -1,0 +1,110 @@
+"""Training: fit the configured family on the training split, select on validation, save.
+
+Why it writes a model card: every number the README quotes must be reproducible from a
+command, so the card records the settings, the data source and the validation figures the
+run measured, beside the model it describes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imdb.atomic import atomic_path, atomic_write_text
+from imdb.config import Config
+from imdb.models import H5_SUFFIX, KERAS_SUFFIX, build_model, card_path, model_path
+from imdb.pipeline import Pipeline
+
+LOG = logging.getLogger(__name__)
+EARLY_STOPPING_PATIENCE = 2
+
+
+def save_keras_model(model: Any, config: Config) -> list[Path]:
+    """Write ``<family>.h5`` (what ``leap push`` takes) and ``<family>.keras``, each atomically."""
+    written = []
+    for suffix in (H5_SUFFIX, KERAS_SUFFIX):
+        target = model_path(config, suffix)
+        with atomic_path(target) as tmp:
+            model.save(tmp)
+        written.append(target)
+    return written
+
+
+def write_card(config: Config, card: dict[str, Any]) -> Path:
+    path = card_path(config)
+    atomic_write_text(path, json.dumps(card, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def word_arrays(pipeline: Pipeline, split: str, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Encoded inputs and one-hot labels of a split, through the same encoder the binder uses."""
+    ids = pipeline.split_ids(split)
+    if limit is not None:
+        ids = ids[:limit]
+    inputs = np.stack([pipeline.model_input(i, "input_tokens") for i in ids])
+    labels = np.stack([pipeline.ground_truth(i) for i in ids])
+    return inputs, labels
+
+
+def train_word_model(config: Config, *, progress: bool = True) -> dict[str, Any]:
+    """Build the vocabulary from the training split, fit dense or CNN, save model and card."""
+    import keras
+    from tqdm.keras import TqdmCallback
+
+    from imdb.text import WordVocabulary, words
+
+    keras.utils.set_random_seed(config.seed)
+    pipeline = Pipeline(config)
+    corpus = pipeline.corpus
+    training_ids = corpus.ids("training")
+    vocabulary = WordVocabulary.build((words(corpus[i].text) for i in training_ids), config.text.vocab_size)
+    vocabulary.save(config.text.vocab_file)
+    LOG.info("vocabulary of %d words written to %s", len(vocabulary), config.text.vocab_file)
+
+    params = config.dense if config.model == "dense" else config.cnn
+    x_train, y_train = word_arrays(pipeline, "training")
+    x_val, y_val = word_arrays(pipeline, "validation")
+    model = build_model(config, len(vocabulary))
+    model.compile(optimizer=keras.optimizers.Adam(params.learning_rate),
+                  loss=keras.losses.CategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=EARLY_STOPPING_PATIENCE,
+                                               restore_best_weights=True)]
+    if progress:
+        callbacks.append(TqdmCallback(verbose=1))
+    started = time.perf_counter()
+    history = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=params.epochs,
+                        batch_size=params.batch_size, callbacks=callbacks, verbose=0)
+    seconds = time.perf_counter() - started
+    val_loss, val_accuracy = model.evaluate(x_val, y_val, batch_size=params.batch_size, verbose=0)
+    files = save_keras_model(model, config)
+    card = {
+        "family": config.model,
+        "data": config.data,
+        "train_samples": int(len(x_train)),
+        "validation_samples": int(len(x_val)),
+        "vocab_size": len(vocabulary),
+        "sequence_length": config.text.sequence_length,
+        "epochs_run": len(history.history["loss"]),
+        "train_seconds": round(seconds, 1),
+        "validation_accuracy": round(float(val_accuracy), 4),
+        "validation_loss": round(float(val_loss), 4),
+        "params": {key: value for key, value in vars(params).items() if value not in (0, ())},
+        "files": [str(path.name) for path in files],
+    }
+    write_card(config, card)
+    return card
+
+
+def train(config: Config, *, progress: bool = True, **bert_options: Any) -> dict[str, Any]:
+    """Train the configured family; BERT options (max_len, train_samples, epochs) apply to BERT only."""
+    if config.is_bert:
+        from imdb.models.bert import train_bert
+
+        return train_bert(config, progress=progress, **bert_options)
+    return train_word_model(config, progress=progress)

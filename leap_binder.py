@@ -1,0 +1,118 @@
+"""Tensorleap components for IMDB sentiment: each decorated function is one line into ``imdb/``.
+
+Preprocess, input and ground-truth encoders, metadata, loss, metrics and visualizers. The
+model family comes from ``imdb/project_config.yaml`` (or ``IMDB_MODEL``): the word models
+read ``input_tokens``; the BERT family reads ``input_ids``, ``attention_mask`` and
+``token_type_ids``, registered only when it is configured.
+"""
+
+from typing import List
+
+import imdb  # noqa: F401  (switches code-loader analytics off before code_loader is imported)
+
+import numpy as np
+from code_loader.contract.datasetclasses import ConfusionMatrixElement, PreprocessResponse
+from code_loader.contract.enums import LeapDataType, MetricDirection
+from code_loader.contract.visualizer_classes import LeapHorizontalBar, LeapText
+from code_loader.inner_leap_binder.leapbinder_decorators import (
+    tensorleap_custom_loss,
+    tensorleap_custom_metric,
+    tensorleap_custom_visualizer,
+    tensorleap_gt_encoder,
+    tensorleap_input_encoder,
+    tensorleap_metadata,
+    tensorleap_preprocess,
+)
+
+from imdb import leap_components as components
+from imdb.pipeline import get_pipeline
+
+CONFIG = get_pipeline().config
+LABELS = list(CONFIG.labels)
+
+
+@tensorleap_preprocess()
+def preprocess() -> List[PreprocessResponse]:
+    return components.preprocess_responses(get_pipeline())
+
+
+if CONFIG.is_bert:
+    @tensorleap_input_encoder("input_ids", channel_dim=-1)
+    def input_ids(sample_id: str, preprocess: PreprocessResponse) -> np.ndarray:
+        return get_pipeline().model_input(sample_id, "input_ids")
+
+    @tensorleap_input_encoder("attention_mask", channel_dim=-1)
+    def attention_mask(sample_id: str, preprocess: PreprocessResponse) -> np.ndarray:
+        return get_pipeline().model_input(sample_id, "attention_mask")
+
+    @tensorleap_input_encoder("token_type_ids", channel_dim=-1)
+    def token_type_ids(sample_id: str, preprocess: PreprocessResponse) -> np.ndarray:
+        return get_pipeline().model_input(sample_id, "token_type_ids")
+
+    def _review_heatmap(input_ids: np.ndarray) -> np.ndarray:
+        return components.heatmap_per_token(get_pipeline(), input_ids)
+
+    @tensorleap_custom_visualizer("review", LeapDataType.Text, heatmap_function=_review_heatmap)
+    def review_visualizer(input_ids: np.ndarray) -> LeapText:
+        return components.review_text(get_pipeline(), input_ids)
+else:
+    @tensorleap_input_encoder("input_tokens", channel_dim=-1)
+    def input_tokens(sample_id: str, preprocess: PreprocessResponse) -> np.ndarray:
+        return get_pipeline().model_input(sample_id, "input_tokens")
+
+    def _review_heatmap(input_tokens: np.ndarray) -> np.ndarray:
+        return components.heatmap_per_token(get_pipeline(), input_tokens)
+
+    @tensorleap_custom_visualizer("review", LeapDataType.Text, heatmap_function=_review_heatmap)
+    def review_visualizer(input_tokens: np.ndarray) -> LeapText:
+        return components.review_text(get_pipeline(), input_tokens)
+
+
+@tensorleap_gt_encoder("sentiment")
+def sentiment(sample_id: str, preprocess: PreprocessResponse) -> np.ndarray:
+    return get_pipeline().ground_truth(sample_id)
+
+
+@tensorleap_metadata("label")
+def metadata_label(sample_id: str, preprocess: PreprocessResponse) -> str:
+    return get_pipeline().metadata(sample_id).label
+
+
+@tensorleap_metadata("text")
+def metadata_text(sample_id: str, preprocess: PreprocessResponse) -> dict:
+    return components.text_metadata(get_pipeline().metadata(sample_id))
+
+
+@tensorleap_metadata("sentiment_lexicon")
+def metadata_sentiment_lexicon(sample_id: str, preprocess: PreprocessResponse) -> dict:
+    return components.lexicon_metadata(get_pipeline().metadata(sample_id))
+
+
+@tensorleap_metadata("review")
+def metadata_review(sample_id: str, preprocess: PreprocessResponse) -> dict:
+    return components.review_metadata(get_pipeline().metadata(sample_id))
+
+
+@tensorleap_custom_loss("categorical_crossentropy")
+def categorical_crossentropy(sentiment: np.ndarray, prediction: np.ndarray) -> np.ndarray:
+    return components.loss(sentiment, prediction)
+
+
+@tensorleap_custom_metric("accuracy", direction=MetricDirection.Upward)
+def accuracy(sentiment: np.ndarray, prediction: np.ndarray) -> np.ndarray:
+    return components.accuracy(sentiment, prediction)
+
+
+@tensorleap_custom_metric("confusion_matrix")
+def confusion_matrix(sentiment: np.ndarray, prediction: np.ndarray) -> List[List[ConfusionMatrixElement]]:
+    return components.confusion_elements(sentiment, prediction, LABELS)
+
+
+@tensorleap_custom_visualizer("probabilities", LeapDataType.HorizontalBar)
+def probabilities_visualizer(prediction: np.ndarray, sentiment: np.ndarray) -> LeapHorizontalBar:
+    return components.probabilities(prediction, sentiment, LABELS)
+
+
+@tensorleap_custom_visualizer("ground_truth", LeapDataType.HorizontalBar)
+def ground_truth_visualizer(sentiment: np.ndarray) -> LeapHorizontalBar:
+    return components.ground_truth(sentiment, LABELS)

@@ -1,0 +1,88 @@
+"""Tensorleap entry file: loads the configured model and wires the components together.
+
+``load_model`` returns the model chosen by ``imdb/project_config.yaml`` (family and format);
+``integration_test`` only calls decorated functions, as code-loader requires. Running this
+file checks a few samples of every split locally.
+"""
+
+import imdb  # noqa: F401  (switches code-loader analytics off before code_loader is imported)
+
+from code_loader.contract.datasetclasses import PredictionTypeHandler, PreprocessResponse
+from code_loader.inner_leap_binder.leapbinder_decorators import tensorleap_integration_test, tensorleap_load_model
+from code_loader.plot_functions.visualize import visualize
+
+from leap_binder import (
+    CONFIG,
+    LABELS,
+    accuracy,
+    categorical_crossentropy,
+    confusion_matrix,
+    ground_truth_visualizer,
+    metadata_label,
+    metadata_review,
+    metadata_sentiment_lexicon,
+    metadata_text,
+    preprocess,
+    probabilities_visualizer,
+    review_visualizer,
+    sentiment,
+)
+from imdb.models import load_inference_model
+
+if CONFIG.is_bert:
+    from leap_binder import attention_mask, input_ids, token_type_ids
+else:
+    from leap_binder import input_tokens
+
+SAMPLES_PER_SPLIT = 3
+
+
+@tensorleap_load_model([PredictionTypeHandler("sentiment", LABELS, channel_dim=-1)])
+def load_model():
+    return load_inference_model(CONFIG)
+
+
+def _model_inputs(sample_id, subset):
+    """The configured family's encoders, in the model's input order."""
+    if CONFIG.is_bert:
+        return {"input_ids": input_ids(sample_id, subset), "attention_mask": attention_mask(sample_id, subset),
+                "token_type_ids": token_type_ids(sample_id, subset)}
+    return {"input_tokens": input_tokens(sample_id, subset)}
+
+
+@tensorleap_integration_test()
+def integration_test(sample_id, subset):
+    inputs = _model_inputs(sample_id, subset)
+    model = load_model()
+    if CONFIG.model_format == "onnx":
+        prediction = model.run(None, inputs)[0]
+    else:
+        prediction = model(list(inputs.values()))
+    gt = sentiment(sample_id, subset)
+
+    categorical_crossentropy(gt, prediction)
+    accuracy(gt, prediction)
+    confusion_matrix(gt, prediction)
+    metadata_label(sample_id, subset)
+    metadata_text(sample_id, subset)
+    metadata_sentiment_lexicon(sample_id, subset)
+    metadata_review(sample_id, subset)
+
+    token_ids = inputs["input_ids"] if CONFIG.is_bert else inputs["input_tokens"]
+    visualize(review_visualizer(token_ids))
+    visualize(probabilities_visualizer(prediction, gt))
+    visualize(ground_truth_visualizer(gt))
+
+
+def run_local_check(samples_per_split: int = SAMPLES_PER_SPLIT) -> int:
+    """Run the integration test on the first samples of every split; return how many ran."""
+    checked = 0
+    for subset in preprocess():
+        for sample_id in subset.sample_ids[:samples_per_split]:
+            integration_test(sample_id, subset)
+            checked += 1
+    return checked
+
+
+if __name__ == "__main__":
+    print(f"integration test passed on {run_local_check()} samples ({CONFIG.model}, {CONFIG.model_format})")

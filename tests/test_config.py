@@ -1,0 +1,80 @@
+"""Configuration: file < environment < CLI precedence, and clear errors naming the setting."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from imdb.config import DEFAULT_CONFIG_FILE, REPO_ROOT, ConfigError, load_config
+
+
+def write_config(tmp_path: Path, **changes) -> Path:
+    raw = yaml.safe_load(DEFAULT_CONFIG_FILE.read_text())
+    for key, value in changes.items():
+        node = raw
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node[part]
+        node[leaf] = value
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_defaults_resolve_paths_against_repo_root() -> None:
+    config = load_config(environ={})
+    assert config.model in ("dense", "cnn", "bert")
+    assert config.model_dir == REPO_ROOT / "model"
+    assert config.text.vocab_file == REPO_ROOT / "imdb" / "assets" / "word_vocab.txt"
+    assert Path(config.data).is_absolute()
+
+
+def test_environment_overrides_file_and_cli_overrides_environment() -> None:
+    env = {"IMDB_MODEL": "cnn", "IMDB_SAMPLE_LIMIT": "40", "IMDB_BERT_MAX_LEN": "128"}
+    config = load_config(environ=env)
+    assert (config.model, config.sample_limit_per_split, config.bert.max_len) == ("cnn", 40, 128)
+    assert config.sequence_length == config.text.sequence_length
+    assert load_config(environ=env, model="bert").sequence_length == 128
+
+
+def test_gs_and_hf_uris_pass_through_unchanged() -> None:
+    config = load_config(environ={"IMDB_DATA": "gs://bucket/prefix", "IMDB_BERT_CHECKPOINT": "hf://org/name"})
+    assert config.data == "gs://bucket/prefix"
+    assert config.bert.checkpoint == "hf://org/name"
+
+
+@pytest.mark.parametrize(("key", "value", "fragment"), [
+    ("model", "lstm", "'model'"),
+    ("model_format", "pt", "'model_format'"),
+    ("text.sequence_length", 0, "'text.sequence_length'"),
+    ("text.sequence_length", "long", "'text.sequence_length'"),
+    ("bert.max_len", 4096, "'bert.max_len'"),
+    ("validation_fraction", 1.5, "'validation_fraction'"),
+    ("labels", ["only-one"], "'labels'"),
+])
+def test_bad_settings_fail_naming_setting_and_file(tmp_path: Path, key: str, value, fragment: str) -> None:
+    path = write_config(tmp_path, **{key: value})
+    with pytest.raises(ConfigError) as error:
+        load_config(path, environ={})
+    assert fragment in str(error.value) and str(path) in str(error.value)
+
+
+def test_unknown_model_from_environment_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="'model'.*dense, cnn, bert"):
+        load_config(environ={"IMDB_MODEL": "gpt"})
+
+
+def test_missing_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "absent.yaml", environ={})
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("model: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(broken, environ={})
+
+
+def test_with_overrides_revalidates() -> None:
+    config = load_config(environ={})
+    assert config.with_overrides(sample_limit_per_split=10).sample_limit_per_split == 10
+    with pytest.raises(ConfigError):
+        config.with_overrides(model="nope")
