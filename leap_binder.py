@@ -103,7 +103,7 @@ def accuracy(sentiment: np.ndarray, prediction: np.ndarray) -> np.ndarray:
     return components.accuracy(sentiment, prediction)
 
 
-@tensorleap_custom_metric("confusion_matrix")
+@tensorleap_custom_metric("confusion_matrix", direction=MetricDirection.Upward)
 def confusion_matrix(sentiment: np.ndarray, prediction: np.ndarray) -> List[List[ConfusionMatrixElement]]:
     return components.confusion_elements(sentiment, prediction, LABELS)
 

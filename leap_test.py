@@ -11,7 +11,6 @@ Run by ``poetry run test`` with the pytest suite. Each check runs in a fresh int
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -23,6 +22,7 @@ import yaml
 
 import imdb  # noqa: F401  (analytics off before anything imports code_loader)
 from imdb.config import REPO_ROOT, load_config
+from imdb.leap_check import parse_result
 
 MIN_SAMPLES_PER_SPLIT = 3
 CHECK_TIMEOUT_S = 600
@@ -36,14 +36,20 @@ def _data_uri() -> str:
     return uri
 
 
+def check_env(data: str | Path, data_root: str | Path) -> dict[str, str]:
+    """Environment for a check process: absolute data, model and vocabulary paths, so a copied
+    bundle reads the same artifacts as this checkout."""
+    config = load_config()
+    env = dict(os.environ)
+    env.update({"IMDB_DATA": str(data), "IMDB_DATA_ROOT": str(data_root), "TL_DISABLE_ANALYTICS": "1",
+                "MPLBACKEND": "Agg", "IMDB_MODEL_DIR": str(config.model_dir)})
+    return env
+
+
 @pytest.fixture(scope="module")
 def leap_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Environment for the check processes: real data, a cache shared by the checks."""
-    env = dict(os.environ)
-    env.update({"IMDB_DATA": _data_uri(), "TL_DISABLE_ANALYTICS": "1", "MPLBACKEND": "Agg",
-                "IMDB_DATA_ROOT": os.environ.get("IMDB_DATA_ROOT") or str(tmp_path_factory.mktemp("leap-cache")),
-                "IMDB_MODEL_DIR": str(load_config().model_dir)})
-    return env
+    """Real data and a cache shared by the checks of this module."""
+    return check_env(_data_uri(), os.environ.get("IMDB_DATA_ROOT") or tmp_path_factory.mktemp("leap-cache"))
 
 
 def run_leap_check(root: Path, env: dict[str, str], *extra: str) -> dict:
@@ -51,7 +57,7 @@ def run_leap_check(root: Path, env: dict[str, str], *extra: str) -> dict:
     completed = subprocess.run([sys.executable, "-m", "imdb.leap_check", "--root", str(root), *extra],
                                cwd=root, env=env, capture_output=True, text=True, timeout=CHECK_TIMEOUT_S)
     assert completed.returncode == 0, f"leap check failed in {root}:\n{completed.stderr[-4000:]}"
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    return parse_result(completed.stdout)
 
 
 def assert_valid(verdict: dict) -> None:

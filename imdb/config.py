@@ -35,9 +35,15 @@ ENV_OVERRIDES: dict[str, str] = {
     "IMDB_DATA": "data",
     "IMDB_DATA_ROOT": "data_root",
     "IMDB_SAMPLE_LIMIT": "sample_limit_per_split",
+    "IMDB_VOCAB_FILE": "text.vocab_file",
     "IMDB_BERT_CHECKPOINT": "bert.checkpoint",
     "IMDB_BERT_MAX_LEN": "bert.max_len",
 }
+
+
+# Settings holding paths: relative values from the file resolve against the repository
+# root, relative values from the environment or a CLI flag against the working directory.
+PATH_KEYS = frozenset({"model_dir", "data", "data_root", "text.vocab_file", "bert.checkpoint"})
 
 
 class ConfigError(ValueError):
@@ -58,6 +64,7 @@ class WordModelConfig:
     embedding_dim: int
     embedding_dropout: float
     dropout: float
+    label_smoothing: float
     epochs: int
     batch_size: int
     learning_rate: float
@@ -129,11 +136,22 @@ def load_config(path: str | os.PathLike | None = None, *, environ: Mapping[str, 
         raise ConfigError(f"config file {source} must hold a mapping of settings")
     for env_name, key in ENV_OVERRIDES.items():
         if env.get(env_name):
-            _set_dotted(raw, key, yaml.safe_load(env[env_name]) if key != "data" else env[env_name])
+            value = env[env_name] if key in PATH_KEYS else yaml.safe_load(env[env_name])
+            _set_dotted(raw, key, _from_working_directory(key, value))
     for key, value in overrides.items():
         if value is not None:
-            _set_dotted(raw, key.replace("__", "."), value)
+            dotted = key.replace("__", ".")
+            _set_dotted(raw, dotted, _from_working_directory(dotted, value))
     return _build(raw, source)
+
+
+def _from_working_directory(key: str, value: Any) -> Any:
+    """A relative path typed by the user (env or flag) means relative to where they are."""
+    if key in PATH_KEYS and isinstance(value, (str, os.PathLike)):
+        text = os.fspath(value)
+        if "://" not in text and not text.startswith("~") and not os.path.isabs(text):
+            return os.path.abspath(text)
+    return value
 
 
 def resolve_path(value: str | os.PathLike) -> Path:
@@ -200,6 +218,7 @@ def _word_model(reader: "_Reader", name: str) -> WordModelConfig:
         embedding_dim=reader.integer(f"{name}.embedding_dim", minimum=1),
         embedding_dropout=reader.fraction(f"{name}.embedding_dropout", allow_zero=True),
         dropout=reader.fraction(f"{name}.dropout", allow_zero=True),
+        label_smoothing=reader.fraction(f"{name}.label_smoothing", allow_zero=True),
         epochs=reader.integer(f"{name}.epochs", minimum=1),
         batch_size=reader.integer(f"{name}.batch_size", minimum=1),
         learning_rate=reader.positive_float(f"{name}.learning_rate"),

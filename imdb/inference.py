@@ -27,8 +27,8 @@ def run_model(model: Any, inputs: dict[str, np.ndarray]) -> np.ndarray:
     if hasattr(model, "get_inputs") and hasattr(model, "run"):
         feed = {node.name: inputs[node.name].astype(np.float32) for node in model.get_inputs()}
         return np.asarray(model.run(None, feed)[0], dtype=np.float32)
-    values = list(inputs.values())
-    output = model(values if len(values) > 1 else values[0], training=False)
+    # Models take a list of inputs, as code-loader feeds them (``model([x])``).
+    output = model(list(inputs.values()), training=False)
     return np.asarray(output, dtype=np.float32)
 
 

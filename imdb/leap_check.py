@@ -2,7 +2,8 @@
 
 Why a separate process: code-loader registers every decorated function in one global
 binder, so each check (each model family, the pushed bundle) needs a fresh interpreter.
-``leap_test.py`` runs ``python -m imdb.leap_check --root DIR`` and reads the last line.
+``leap_test.py`` runs ``python -m imdb.leap_check --root DIR`` and reads the line that starts
+with ``RESULT_MARKER`` (code-loader prints its own status tables around it, even at exit).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import imdb  # noqa: F401  (analytics off before code_loader is imported)
 
 ENTRY_FILE = "leap_integration.py"
+RESULT_MARKER = "IMDB_LEAP_CHECK "
 
 
 def check_dataset(root: Path) -> dict[str, object]:
@@ -61,8 +63,16 @@ def main(argv: list[str] | None = None) -> int:
         result = integration_test(args.root, args.integration_test)
     else:
         result = check_dataset(args.root)
-    print(json.dumps(result, default=str))
+    print(RESULT_MARKER + json.dumps(result, default=str), flush=True)
     return 0
+
+
+def parse_result(stdout: str) -> dict[str, object]:
+    """The verdict printed by ``main`` in another process."""
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(RESULT_MARKER):
+            return json.loads(line[len(RESULT_MARKER):])
+    raise ValueError(f"no {RESULT_MARKER.strip()} line in the check's output:\n{stdout[-2000:]}")
 
 
 if __name__ == "__main__":

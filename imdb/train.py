@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from imdb import scoring
 from imdb.atomic import atomic_path, atomic_write_text
 from imdb.config import Config
 from imdb.models import H5_SUFFIX, KERAS_SUFFIX, build_model, card_path, model_path
@@ -71,17 +72,19 @@ def train_word_model(config: Config, *, progress: bool = True) -> dict[str, Any]
     x_val, y_val = word_arrays(pipeline, "validation")
     model = build_model(config, len(vocabulary))
     model.compile(optimizer=keras.optimizers.Adam(params.learning_rate),
-                  loss=keras.losses.CategoricalCrossentropy(from_logits=True),
+                  loss=keras.losses.CategoricalCrossentropy(from_logits=True,
+                                                            label_smoothing=params.label_smoothing),
                   metrics=["accuracy"])
     callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=EARLY_STOPPING_PATIENCE,
                                                restore_best_weights=True)]
     if progress:
         callbacks.append(TqdmCallback(verbose=1))
     started = time.perf_counter()
-    history = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=params.epochs,
+    history = model.fit([x_train], y_train, validation_data=([x_val], y_val), epochs=params.epochs,
                         batch_size=params.batch_size, callbacks=callbacks, verbose=0)
     seconds = time.perf_counter() - started
-    val_loss, val_accuracy = model.evaluate(x_val, y_val, batch_size=params.batch_size, verbose=0)
+    # Scored like `imdb-leap evaluate` (plain cross-entropy, no label smoothing).
+    validation = scoring.summarize(np.argmax(y_val, axis=-1), model.predict([x_val], verbose=0), config.labels)
     files = save_keras_model(model, config)
     card = {
         "family": config.model,
@@ -92,8 +95,9 @@ def train_word_model(config: Config, *, progress: bool = True) -> dict[str, Any]
         "sequence_length": config.text.sequence_length,
         "epochs_run": len(history.history["loss"]),
         "train_seconds": round(seconds, 1),
-        "validation_accuracy": round(float(val_accuracy), 4),
-        "validation_loss": round(float(val_loss), 4),
+        "validation_accuracy": round(validation["accuracy"], 4),
+        "validation_loss": round(validation["loss"], 4),
+        "validation_macro_f1": round(validation["macro_f1"], 4),
         "params": {key: value for key, value in vars(params).items() if value not in (0, ())},
         "files": [str(path.name) for path in files],
     }

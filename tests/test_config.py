@@ -78,3 +78,12 @@ def test_with_overrides_revalidates() -> None:
     assert config.with_overrides(sample_limit_per_split=10).sample_limit_per_split == 10
     with pytest.raises(ConfigError):
         config.with_overrides(model="nope")
+
+
+def test_relative_paths_from_env_or_flags_resolve_against_the_working_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = load_config(environ={"IMDB_DATA": "data/aclImdb"}, model_dir="models")
+    assert config.data == str(tmp_path / "data" / "aclImdb")
+    assert config.model_dir == tmp_path / "models"
+    assert load_config(environ={}).model_dir == REPO_ROOT / "model"

@@ -65,7 +65,7 @@ def _require_vocab(vocab_size: int | None) -> int:
 def load_keras_model(config: Config) -> Any:
     """The trained Keras model of the configured family, checked against the configuration."""
     path = _existing_keras_file(config)
-    model = _load_keras_cached(str(path), path.stat().st_mtime_ns)
+    model = _load_keras_cached(str(path), path.stat().st_mtime_ns, config.is_bert)
     _check_inputs(config, model, path)
     return model
 
@@ -94,14 +94,17 @@ def _existing_keras_file(config: Config) -> Path:
 
 
 @functools.lru_cache(maxsize=4)
-def _load_keras_cached(path: str, _mtime_ns: int) -> Any:
+def _load_keras_cached(path: str, _mtime_ns: int, is_bert: bool) -> Any:
     """Loaded once per process and file version: the platform calls load_model repeatedly."""
     import keras
 
-    from imdb.models import custom_objects
+    objects = {}
+    if is_bert:
+        from imdb.models import bert
 
+        objects = bert.custom_objects()
     try:
-        return keras.models.load_model(path, compile=False, custom_objects=custom_objects())
+        return keras.models.load_model(path, compile=False, custom_objects=objects)
     except (OSError, ValueError, TypeError) as exc:
         raise ModelError(f"cannot load Keras model {path}: {exc}") from exc
 
@@ -114,15 +117,6 @@ def _load_onnx_cached(path: str, _mtime_ns: int) -> Any:
         return onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own untyped errors
         raise ModelError(f"cannot load ONNX model {path}: {exc}") from exc
-
-
-def custom_objects() -> dict[str, Any]:
-    """Keras objects the saved models need besides the built-in layers (BERT's backbone)."""
-    try:
-        from imdb.models import bert
-    except ImportError:
-        return {}
-    return bert.custom_objects()
 
 
 def _check_inputs(config: Config, model: Any, path: Path) -> None:

@@ -50,7 +50,7 @@ SEGMENT_A = 0
 _NON_WORD_TOKENS = frozenset({"", CLS_TOKEN, SEP_TOKEN, PAD_TOKEN})
 
 # The classifier head on top of the backbone.
-BACKBONE_LAYER = "bert_backbone"
+POOLER_LAYER = "pooled_dense"  # keras-hub's [CLS] pooler inside the backbone
 DROPOUT_LAYER = "dropout"
 HEAD_INITIALIZER_STDDEV = 0.02  # BERT's own initializer range for new dense layers
 
@@ -151,14 +151,16 @@ def merge_wordpieces(tokens: Sequence[str], scores: Sequence[float]) -> tuple[li
 def build_classifier(config: Config, backbone: Any = None) -> "keras.Model":
     """Float32 ``input_ids``/``attention_mask``/``token_type_ids`` -> logits ``[negative, positive]``.
 
-    The backbone's pooled [CLS] representation is the ``latent`` layer (the penultimate
-    representation the analysis maps, as in the word models), then dropout (training only)
-    and ``Dense(2)`` named ``logits``. Inputs have a static length so a model trained for
-    another ``bert.max_len`` is caught at load time.
+    The ``latent`` layer (the penultimate representation the analysis maps, as in the word
+    models) is the attention-masked mean of the backbone's token vectors, the pooling the
+    checkpoint was trained with (see ``MaskedMeanPooling``); then dropout (training only) and
+    ``Dense(2)`` named ``logits``. The backbone's own [CLS] pooler is unused, so it is frozen
+    rather than given gradients that do not exist. Inputs have a static length so a model
+    trained for another ``bert.max_len`` is caught at load time.
     """
     import keras
 
-    from imdb.models.bert_layers import CastToInt32
+    from imdb.models.bert_layers import CastToInt32, MaskedMeanPooling
     from imdb.models.word import LATENT_LAYER, LOGITS_LAYER, NUM_CLASSES
 
     if backbone is None:
@@ -171,7 +173,9 @@ def build_classifier(config: Config, backbone: Any = None) -> "keras.Model":
     inputs = [keras.Input(shape=(length,), dtype="float32", name=name) for name in INPUT_NAMES]
     token_ids, padding_mask, segment_ids = (CastToInt32(name=f"{tensor.name}_int32")(tensor) for tensor in inputs)
     features = backbone({"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask})
-    latent = keras.layers.Identity(name=LATENT_LAYER)(features["pooled_output"])
+    backbone.get_layer(POOLER_LAYER).trainable = False
+    attention_mask = inputs[INPUT_NAMES.index(ATTENTION_MASK)]
+    latent = MaskedMeanPooling(name=LATENT_LAYER)([features["sequence_output"], attention_mask])
     dropped = keras.layers.Dropout(config.bert.dropout, name=DROPOUT_LAYER)(latent)
     logits = keras.layers.Dense(
         NUM_CLASSES, name=LOGITS_LAYER,
@@ -180,16 +184,16 @@ def build_classifier(config: Config, backbone: Any = None) -> "keras.Model":
 
 
 def custom_objects() -> dict[str, Any]:
-    """Classes a saved BERT classifier needs at load time: our cast layer and keras-hub's backbone.
+    """Classes a saved BERT classifier needs at load time: our layers and keras-hub's backbone.
 
-    Both are registered serializables; returning them also imports their modules, which is
+    All are registered serializables; returning them also imports their modules, which is
     what registers them in a process that has not built a BERT model.
     """
     from keras_hub.models import BertBackbone
 
-    from imdb.models.bert_layers import CastToInt32
+    from imdb.models.bert_layers import CastToInt32, MaskedMeanPooling
 
-    return {"CastToInt32": CastToInt32, "BertBackbone": BertBackbone}
+    return {"CastToInt32": CastToInt32, "MaskedMeanPooling": MaskedMeanPooling, "BertBackbone": BertBackbone}
 
 
 def train_bert(config: Config, *, progress: bool = True, max_len: int | None = None,

@@ -46,6 +46,7 @@ NO_WEIGHT_DECAY = ("bias", "gamma", "beta")
 FINGERPRINT_CHARS = 16
 METRIC_DIGITS = 4
 SECONDS_DIGITS = 1
+RATE_DIGITS = 2
 # Guards rates computed from a measured duration against a zero-length measurement.
 _MIN_SECONDS = 1e-9
 
@@ -276,7 +277,9 @@ class _EpochCheckpoint(keras.callbacks.Callback):
                    if name in ("loss", "accuracy", "val_loss", "val_accuracy")}
         metrics.update(train_seconds=round(train_seconds, SECONDS_DIGITS),
                        validation_seconds=round(ended - self._validation_started, SECONDS_DIGITS),
-                       train_samples_per_second=round(self.train_samples / max(train_seconds, _MIN_SECONDS), 2))
+                       train_samples_per_second=round(self.train_samples / max(train_seconds, _MIN_SECONDS), RATE_DIGITS),
+                       # AdamW's step counter: continues across a resume because the optimizer state does.
+                       optimizer_step=int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)))
         self.run.save_epoch(self.model, self.state, metrics)
         LOG.info("epoch %d/%d checkpointed in %s: %s", self.state.epochs_done, self.run.epochs,
                  self.run.directory, metrics)
@@ -335,7 +338,8 @@ def model_card(config: Config, data: TrainingData, state: RunState, files: list[
         "epochs_run": state.epochs_done,
         "resumed_from_epoch": state.resumed_from_epoch,
         "train_seconds": round(train_seconds, SECONDS_DIGITS),
-        "train_samples_per_second": round(len(data.train_ids) * state.epochs_done / max(train_seconds, _MIN_SECONDS), 2),
+        "train_samples_per_second": round(
+            len(data.train_ids) * state.epochs_done / max(train_seconds, _MIN_SECONDS), RATE_DIGITS),
         "validation_accuracy": last.get("val_accuracy"),
         "validation_loss": last.get("val_loss"),
         "history": state.history,

@@ -47,7 +47,7 @@ def build_dense(vocab_size: int, sequence_length: int, params: WordModelConfig) 
     x = keras.layers.LayerNormalization(name=LATENT_LAYER)(x)
     x = keras.layers.Dropout(params.dropout, name="dropout")(x)
     logits = keras.layers.Dense(NUM_CLASSES, name=LOGITS_LAYER)(x)
-    return keras.Model(tokens, logits, name="imdb_dense")
+    return keras.Model([tokens], logits, name="imdb_dense")
 
 
 def build_cnn(vocab_size: int, sequence_length: int, params: WordModelConfig) -> keras.Model:
@@ -66,4 +66,4 @@ def build_cnn(vocab_size: int, sequence_length: int, params: WordModelConfig) ->
     x = keras.layers.GlobalMaxPooling1D(name=LATENT_LAYER)(x)
     x = keras.layers.Dropout(params.dropout, name="dropout")(x)
     logits = keras.layers.Dense(NUM_CLASSES, name=LOGITS_LAYER)(x)
-    return keras.Model(tokens, logits, name="imdb_cnn")
+    return keras.Model([tokens], logits, name="imdb_cnn")
