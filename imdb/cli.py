@@ -62,6 +62,19 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return print_result(evaluate(config, args.split, limit=args.limit, progress=not args.no_progress))
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from imdb.export import export
+
+    return print_result(export(config_from_args(args), args.format))
+
+
+def _register_export(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("export", help="write the model as .h5 or verified .onnx for leap push")
+    add_config_options(parser)
+    parser.add_argument("--format", required=True, choices=MODEL_FORMATS, help="h5 (Keras) or onnx")
+    parser.set_defaults(func=_cmd_export)
+
+
 def _register_train(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train", help="train a model family and save it with its model card")
     add_config_options(parser)
@@ -81,7 +94,8 @@ def _register_evaluate(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_cmd_evaluate)
 
 
-REGISTRARS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (_register_train, _register_evaluate)
+REGISTRARS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
+    _register_train, _register_evaluate, _register_export)
 
 
 def build_parser() -> argparse.ArgumentParser:

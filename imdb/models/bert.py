@@ -49,7 +49,7 @@ SEGMENT_A = 0
 # Tokens that carry no word of the review (padding is shown as "").
 _NON_WORD_TOKENS = frozenset({"", CLS_TOKEN, SEP_TOKEN, PAD_TOKEN})
 
-# The classifier head on top of the backbone.
+# Layers of the classifier around the backbone.
 POOLER_LAYER = "pooled_dense"  # keras-hub's [CLS] pooler inside the backbone
 DROPOUT_LAYER = "dropout"
 HEAD_INITIALIZER_STDDEV = 0.02  # BERT's own initializer range for new dense layers
@@ -61,8 +61,8 @@ class BertEncoder:
     Same interface as ``imdb.text.WordEncoder``. Tokenisation uses Hugging Face's Rust
     ``BertWordPieceTokenizer`` on the checkpoint's ``vocab.txt``: it is the tokenizer the
     checkpoint was trained with (keras-hub's tf.text WordPiece differs on accents and some
-    punctuation) and it encodes a review in about 0.4 ms per call, against about 1.9 ms for
-    keras-hub's tokenizer, batched or not.
+    punctuation) and it encodes an IMDB review in about 0.5 ms per call on this project's CPU,
+    against 1.6-1.9 ms for keras-hub's tokenizer, batched or not.
     """
 
     input_names: tuple[str, ...] = INPUT_NAMES
@@ -135,7 +135,7 @@ def merge_wordpieces(tokens: Sequence[str], scores: Sequence[float]) -> tuple[li
         raise ValueError(f"{len(tokens)} tokens but {len(scores)} scores: they must pair up one to one")
     words: list[str] = []
     word_scores: list[float] = []
-    for token, score in zip(tokens, scores):
+    for token, score in zip(tokens, scores, strict=True):
         if token in _NON_WORD_TOKENS:
             continue
         is_continuation = token.startswith(CONTINUATION_PREFIX) and len(token) > len(CONTINUATION_PREFIX)

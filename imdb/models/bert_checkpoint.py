@@ -10,6 +10,7 @@ backbone is the one ``from_preset`` would build.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import struct
 from pathlib import Path
@@ -85,10 +86,9 @@ def _fetch_from_hub(uri: str) -> str:
                 f"({type(exc).__name__}: {_first_line(exc)}). If this machine is offline, download the "
                 f"checkpoint elsewhere and set {CHECKPOINT_SETTING} to its local directory "
                 f"({', '.join(REQUIRED_FILES)})") from exc
-    try:
+    # Optional: without it the tokenizer uses Hugging Face's default (lowercase).
+    with contextlib.suppress(EntryNotFoundError):
         huggingface_hub.hf_hub_download(repo_id=repo_id, filename=TOKENIZER_CONFIG_FILE)
-    except EntryNotFoundError:
-        pass  # optional: without it the tokenizer uses Hugging Face's default (lowercase)
     return str(paths[0].parent)
 
 

@@ -1,0 +1,331 @@
+"""Fault-injection helpers: a scriptable HTTP proxy in front of fake-gcs-server, corpus digests,
+cache inspection, and a worker entry point that loads a corpus in a separate process.
+
+Why a proxy and not mocks: the faults that matter (a 503 from a load balancer, a connection
+reset half-way through a body, a body cut short or with flipped bytes, a stalled server) happen
+on the wire, below google-cloud-storage's retry and resume logic. Only a real HTTP hop between
+the real client and the real server exercises that logic as it runs in production.
+
+Every server here binds to 127.0.0.1, handles a bounded number of requests, sends each body
+within a bounded time, and shuts itself down after ``PROXY_LIFETIME_S`` even if a test forgets to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import urlsplit
+
+LOOPBACK = "127.0.0.1"
+# The proxy stops serving after this many requests or seconds, whichever comes first.
+PROXY_MAX_REQUESTS = 5000
+PROXY_LIFETIME_S = 120.0
+# How long the proxy waits on fake-gcs-server, and the longest a scripted stall may last.
+UPSTREAM_TIMEOUT_S = 15.0
+MAX_STALL_S = 30.0
+SEND_CHUNK_BYTES = 16 * 1024
+THROTTLE_CHUNK_BYTES = 4 * 1024
+# Headers that describe one hop of a connection and must not be forwarded (RFC 9110, 7.6.1).
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+                        "trailer", "transfer-encoding", "upgrade", "content-length", "host"})
+MEDIA_QUERY = "alt=media"
+ALWAYS = 1_000_000
+LINGER_RESET = struct.pack("ii", 1, 0)
+CORRUPT_BYTES = 16
+POLL_S = 0.1
+STOP_JOIN_S = 5.0
+
+# Fault kinds.
+STATUS = "status"        # answer with an HTTP error status instead of forwarding
+RESET = "reset"          # send the headers and ``after_bytes`` of the body, then a TCP reset
+CUT = "cut"              # like RESET, but a clean close (FIN): the body ends early
+SHORT = "short"          # send only ``after_bytes`` of the body with a matching Content-Length
+CORRUPT = "corrupt"      # flip ``CORRUPT_BYTES`` bytes of the body at ``after_bytes``
+STALL = "stall"          # wait ``delay_s`` before answering
+THROTTLE = "throttle"    # send the body at ``rate_bps`` bytes per second
+
+
+@dataclass
+class Fault:
+    """One scripted misbehaviour, applied to the next ``times`` matching requests."""
+
+    kind: str
+    times: int = 1
+    media_only: bool = True
+    status: int = 503
+    after_bytes: int = 0
+    delay_s: float = 0.0
+    rate_bps: int = 0
+
+    def matches(self, path: str) -> bool:
+        return self.times > 0 and (not self.media_only or MEDIA_QUERY in path)
+
+
+@dataclass
+class Exchange:
+    """What the proxy saw and did for one request."""
+
+    method: str
+    path: str
+    range: str | None
+    fault: str | None
+    status: int
+    sent: int
+
+
+@dataclass
+class FaultProxy:
+    """A threaded HTTP proxy to ``upstream`` whose misbehaviour each test scripts with ``inject``."""
+
+    upstream: str
+    faults: list[Fault] = field(default_factory=list)
+    exchanges: list[Exchange] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    deadline: float = 0.0
+    server: ThreadingHTTPServer | None = None
+    thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def inject(self, kind: str, **options: Any) -> Fault:
+        fault = Fault(kind, **options)
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        with self.lock:
+            self.faults.clear()
+            self.exchanges.clear()
+
+    def media(self) -> list[Exchange]:
+        """The object-content downloads seen so far (listings and metadata left out)."""
+        with self.lock:
+            return [exchange for exchange in self.exchanges if MEDIA_QUERY in exchange.path]
+
+    def take_fault(self, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.matches(path):
+                    fault.times -= 1
+                    return fault
+        return None
+
+    def record(self, exchange: Exchange) -> None:
+        with self.lock:
+            self.exchanges.append(exchange)
+            if len(self.exchanges) >= PROXY_MAX_REQUESTS:
+                self.deadline = 0.0
+
+    def expired(self) -> bool:
+        return time.monotonic() > self.deadline
+
+    def start(self) -> FaultProxy:
+        self.deadline = time.monotonic() + PROXY_LIFETIME_S
+        proxy = self
+
+        class Handler(_ProxyHandler):
+            owner = proxy
+
+        self.server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self._serve, name="fault-proxy", daemon=True)
+        self.thread.start()
+        return self
+
+    def _serve(self) -> None:
+        """Serve until stopped, the lifetime ends or the request budget is spent."""
+        assert self.server is not None
+        # handle_request() returns after this long without a connection, so the loop notices
+        # the deadline promptly.
+        self.server.timeout = POLL_S
+        while not self.expired():
+            self.server.handle_request()
+        self.server.server_close()
+
+    def stop(self) -> None:
+        self.deadline = 0.0
+        if self.thread is not None:
+            self.thread.join(timeout=STOP_JOIN_S)
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    """Forwards one request to fake-gcs-server and answers it, applying the scripted fault."""
+
+    owner: FaultProxy
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self._relay()
+
+    def do_POST(self) -> None:
+        self._relay()
+
+    def do_PUT(self) -> None:
+        self._relay()
+
+    def do_PATCH(self) -> None:
+        self._relay()
+
+    def do_DELETE(self) -> None:
+        self._relay()
+
+    def log_message(self, *_args: object) -> None:
+        return None
+
+    def _relay(self) -> None:
+        self.close_connection = True
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        fault = self.owner.take_fault(self.path)
+        if fault is not None and fault.kind == STALL:
+            self._stall(fault.delay_s)
+            fault = None
+        if fault is not None and fault.kind == STATUS:
+            self._answer_error(fault)
+            return
+        try:
+            status, headers, payload = self._forward(body)
+        except OSError as exc:
+            self._answer_error(Fault(STATUS, status=502), f"upstream failed: {exc}")
+            return
+        self._answer(status, headers, payload, fault)
+
+    def _stall(self, seconds: float) -> None:
+        end = time.monotonic() + min(seconds, MAX_STALL_S)
+        while time.monotonic() < end and not self.owner.expired():
+            time.sleep(0.05)
+
+    def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+        target = urlsplit(self.owner.upstream)
+        connection = http.client.HTTPConnection(target.hostname, target.port, timeout=UPSTREAM_TIMEOUT_S)
+        try:
+            headers = {key: value for key, value in self.headers.items() if key.lower() not in HOP_BY_HOP}
+            headers["Content-Length"] = str(len(body))
+            connection.request(self.command, self.path, body=body, headers=headers)
+            response = connection.getresponse()
+            payload = response.read()
+            kept = [(key, value) for key, value in response.getheaders() if key.lower() not in HOP_BY_HOP]
+            return response.status, kept, payload
+        finally:
+            connection.close()
+
+    def _answer_error(self, fault: Fault, message: str = "injected fault") -> None:
+        payload = json.dumps({"error": {"code": fault.status, "message": message}}).encode()
+        self.send_response(fault.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(payload)
+        self._log(fault.status, len(payload), STATUS)
+
+    def _answer(self, status: int, headers: list[tuple[str, str]], payload: bytes, fault: Fault | None) -> None:
+        declared = len(payload)
+        if fault is not None and fault.kind == SHORT:
+            payload = payload[:fault.after_bytes]
+            declared = len(payload)
+        elif fault is not None and fault.kind == CORRUPT and len(payload) > fault.after_bytes:
+            damaged = bytearray(payload)
+            end = min(len(damaged), fault.after_bytes + CORRUPT_BYTES)
+            damaged[fault.after_bytes:end] = bytes(value ^ 0xFF for value in damaged[fault.after_bytes:end])
+            payload = bytes(damaged)
+        self.send_response(status)
+        for key, value in headers:
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(declared))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        limit = fault.after_bytes if fault is not None and fault.kind in (RESET, CUT) else len(payload)
+        rate = fault.rate_bps if fault is not None and fault.kind == THROTTLE else 0
+        sent = self._send(payload[:limit], rate)
+        kind = fault.kind if fault is not None else None
+        self._log(status, sent, kind)
+        if kind == RESET:
+            self._reset()
+
+    def _send(self, payload: bytes, rate_bps: int) -> int:
+        """Send the body, paced when ``rate_bps`` is set; stops when the client goes away or the
+        proxy's lifetime ends."""
+        chunk = THROTTLE_CHUNK_BYTES if rate_bps else SEND_CHUNK_BYTES
+        sent = 0
+        try:
+            while sent < len(payload) and not self.owner.expired():
+                piece = payload[sent:sent + chunk]
+                self.wfile.write(piece)
+                sent += len(piece)
+                if rate_bps:
+                    self.wfile.flush()
+                    time.sleep(len(piece) / rate_bps)
+            self.wfile.flush()
+        except OSError:
+            pass
+        return sent
+
+    def _reset(self) -> None:
+        """Abort the connection with a TCP RST (SO_LINGER 0), as a crashing middlebox would."""
+        # The socket closes for real once no file object refers to it; wfile (unbuffered, no
+        # reference) stays open because the server flushes it after this handler returns.
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RESET)
+            self.rfile.close()
+            self.connection.close()
+        except OSError:
+            pass
+
+    def _log(self, status: int, sent: int, fault: str | None) -> None:
+        self.owner.record(Exchange(self.command, self.path, self.headers.get("Range"), fault, status, sent))
+
+
+def corpus_digest(corpus: Any) -> dict[str, Any]:
+    """Everything a load must reproduce: ids per split and a hash of every review's fields."""
+    reviews = hashlib.sha256()
+    for sample_id in corpus:
+        review = corpus[sample_id]
+        reviews.update(json.dumps([review.sample_id, review.split, review.label, review.rating,
+                                   review.movie_id, hashlib.sha256(review.text.encode()).hexdigest()]).encode())
+    return {"n": len(corpus), "splits": {split: corpus.ids(split) for split in corpus.splits},
+            "reviews": reviews.hexdigest()}
+
+
+def cache_files(root: Path) -> list[str]:
+    """Every file under the data root, relative, sorted."""
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
+
+
+def temp_files(root: Path) -> list[str]:
+    """Files that are not finished cache entries (temp files of writers, live or dead)."""
+    return [name for name in cache_files(root) if Path(name).name.startswith(".")]
+
+
+def _worker(uri: str, root: str, report: str) -> int:
+    """Subprocess entry point: load ``uri`` into ``root`` and write a JSON report."""
+    from imdb.data import DataError, load_corpus
+
+    started = time.perf_counter()
+    try:
+        result: dict[str, Any] = {"digest": corpus_digest(load_corpus(uri, root))}
+    except DataError as exc:
+        result = {"error": str(exc)}
+    result["seconds"] = time.perf_counter() - started
+    Path(report).write_text(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.exit(_worker(*sys.argv[1:4]))
