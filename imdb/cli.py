@@ -75,6 +75,26 @@ def _register_export(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_cmd_export)
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from imdb.bench.run import run_bench
+
+    result = run_bench(config_from_args(args), limit=args.limit, naive_samples=args.naive_samples,
+                       inference=not args.no_inference)
+    return print_result(result)
+
+
+def _register_bench(subparsers: argparse._SubParsersAction) -> None:
+    from imdb.bench.run import NAIVE_SAMPLES
+
+    parser = subparsers.add_parser("bench", help="data, binder, inference and memory figures, with the naive ratio")
+    add_config_options(parser)
+    parser.add_argument("--limit", type=int, help="bench on the first N samples only (quick check)")
+    parser.add_argument("--naive-samples", type=int, default=NAIVE_SAMPLES,
+                        help="samples timed for the per-call latencies and the naive baseline")
+    parser.add_argument("--no-inference", action="store_true", help="skip the Keras/ONNX throughput section")
+    parser.set_defaults(func=_cmd_bench)
+
+
 def _register_train(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train", help="train a model family and save it with its model card")
     add_config_options(parser)
@@ -95,7 +115,7 @@ def _register_evaluate(subparsers: argparse._SubParsersAction) -> None:
 
 
 REGISTRARS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
-    _register_train, _register_evaluate, _register_export)
+    _register_train, _register_evaluate, _register_export, _register_bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

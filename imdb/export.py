@@ -26,11 +26,12 @@ VERIFY_SAMPLES = 32
 OUTPUT_NAME = "logits"
 
 
-def export(config: Config, fmt: str, *, verify_samples: int = VERIFY_SAMPLES) -> dict[str, Any]:
-    """Write ``model/<family>.<fmt>`` and return what was written and how it was checked."""
+def export(config: Config, fmt: str, *, verify_samples: int = VERIFY_SAMPLES,
+           target: Path | None = None) -> dict[str, Any]:
+    """Write ``model/<family>.<fmt>`` (or ``target``); return what was written and how it was checked."""
     model = load_keras_model(config)
     if fmt == "h5":
-        target = model_path(config, H5_SUFFIX)
+        target = target or model_path(config, H5_SUFFIX)
         try:
             with atomic_path(target) as tmp:
                 model.save(tmp)
@@ -41,7 +42,7 @@ def export(config: Config, fmt: str, *, verify_samples: int = VERIFY_SAMPLES) ->
     if fmt != "onnx":
         raise ModelError(f"unknown export format {fmt!r}: use h5 or onnx")
     pipeline = Pipeline(config)
-    target = model_path(config, ONNX_SUFFIX)
+    target = target or model_path(config, ONNX_SUFFIX)
     with atomic_path(target) as tmp:
         _convert_to_onnx(model, pipeline.encoder.input_names, config.sequence_length, tmp)
         difference, n = _max_difference(model, tmp, pipeline, verify_samples)

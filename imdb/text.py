@@ -135,6 +135,8 @@ class WordEncoder:
         self.vocabulary = vocabulary
         self.sequence_length = sequence_length
         self.input_names: tuple[str, ...] = (self.INPUT_NAME,)
+        # Lookup table for the visualizer: padding shows as an empty string.
+        self._display = np.array(("",) + vocabulary.tokens[1:], dtype=object)
 
     def encode(self, text: str) -> Encoded:
         document = words(text)
@@ -147,9 +149,6 @@ class WordEncoder:
     def display_tokens(self, token_ids: np.ndarray) -> list[str]:
         """One string per input position, as the model saw it: OOV words read ``[UNK]`` and
         padding positions are empty strings (LeapText's convention for fixed-length inputs)."""
-        tokens = self.vocabulary.tokens
-        shown = []
-        for value in np.asarray(token_ids).reshape(-1):
-            token_id = int(value)
-            shown.append("" if token_id == PAD_ID or not 0 <= token_id < len(tokens) else tokens[token_id])
-        return shown
+        ids = np.asarray(token_ids).reshape(-1).astype(np.int64)
+        ids[(ids < 0) | (ids >= len(self._display))] = PAD_ID
+        return self._display[ids].tolist()

@@ -248,3 +248,22 @@ def seeded_bucket(gcs_server: FakeGCSServer, imdb_tarball: Path, data_root: Path
 def fresh_root(tmp_path: Path) -> Path:
     """An empty cache for tests that must see a cold start."""
     return tmp_path / "cache"
+
+
+@pytest.fixture(scope="session")
+def staged(gcs_server: FakeGCSServer, layout_sample: LayoutSample, tmp_path_factory: pytest.TempPathFactory):
+    """Fault tests: the small real layout staged in fake-gcs-server (tarball and tree objects)
+    with the digests of a clean load; see ``faults_helpers.stage_sample``."""
+    from faults_helpers import stage_sample
+
+    return stage_sample(gcs_server.url, layout_sample, tmp_path_factory.mktemp("faults-staging"))
+
+
+@pytest.fixture
+def fault_proxy(gcs_server: FakeGCSServer, monkeypatch: pytest.MonkeyPatch):
+    """Fault tests: a scriptable proxy in front of fake-gcs-server that the data layer talks to;
+    see ``faults_helpers.FaultProxy``."""
+    from faults_helpers import proxied
+
+    with proxied(gcs_server.url, monkeypatch) as proxy:
+        yield proxy

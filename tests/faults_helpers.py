@@ -12,10 +12,12 @@ within a bounded time, and shuts itself down after ``PROXY_LIFETIME_S`` even if 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import json
 import os
+import re
 import socket
 import struct
 import sys
@@ -27,7 +29,21 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
+import pytest
+
 LOOPBACK = "127.0.0.1"
+EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
+TIMEOUT_ENV = "IMDB_GCS_TIMEOUT"
+# Short enough that a persistent fault fails a test in seconds, long enough for a few retries.
+FAULT_TIMEOUT_S = 2.0
+FAULTS_BUCKET = "imdb-faults"
+TARBALL_PREFIX = "tarball"
+TARBALL_NAME = "aclImdb-sample.tar.gz"
+TREE_PREFIX = "tree"
+# The tree holds fewer reviews than the tarball: one object per review makes every load a
+# few hundred requests, and 30 per label exercise the concurrent path just as well.
+TREE_REVIEWS_PER_LABEL = 30
+REVIEW_NAME_RE = re.compile(r"/(?:pos|neg)/(?P<review>\d+)_\d+\.txt$")
 # The proxy stops serving after this many requests or seconds, whichever comes first.
 PROXY_MAX_REQUESTS = 5000
 PROXY_LIFETIME_S = 120.0
@@ -168,6 +184,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     """Forwards one request to fake-gcs-server and answers it, applying the scripted fault."""
 
     owner: FaultProxy
+    exchange: Exchange
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
@@ -192,6 +209,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self.close_connection = True
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         fault = self.owner.take_fault(self.path)
+        # Recorded before answering: the client may act on the answer before this thread ends.
+        self.exchange = Exchange(self.command, self.path, self.headers.get("Range"),
+                                 fault.kind if fault else None, 0, 0)
+        self.owner.record(self.exchange)
         if fault is not None and fault.kind == STALL:
             self._stall(fault.delay_s)
             fault = None
@@ -231,8 +252,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Connection", "close")
         self.end_headers()
+        self.exchange.status = fault.status
         self.wfile.write(payload)
-        self._log(fault.status, len(payload), STATUS)
+        self.exchange.sent = len(payload)
 
     def _answer(self, status: int, headers: list[tuple[str, str]], payload: bytes, fault: Fault | None) -> None:
         declared = len(payload)
@@ -244,6 +266,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             end = min(len(damaged), fault.after_bytes + CORRUPT_BYTES)
             damaged[fault.after_bytes:end] = bytes(value ^ 0xFF for value in damaged[fault.after_bytes:end])
             payload = bytes(damaged)
+        self.exchange.status = status
         self.send_response(status)
         for key, value in headers:
             self.send_header(key, value)
@@ -252,29 +275,23 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self.end_headers()
         limit = fault.after_bytes if fault is not None and fault.kind in (RESET, CUT) else len(payload)
         rate = fault.rate_bps if fault is not None and fault.kind == THROTTLE else 0
-        sent = self._send(payload[:limit], rate)
-        kind = fault.kind if fault is not None else None
-        self._log(status, sent, kind)
-        if kind == RESET:
+        self._send(payload[:limit], rate)
+        if fault is not None and fault.kind == RESET:
             self._reset()
 
-    def _send(self, payload: bytes, rate_bps: int) -> int:
+    def _send(self, payload: bytes, rate_bps: int) -> None:
         """Send the body, paced when ``rate_bps`` is set; stops when the client goes away or the
         proxy's lifetime ends."""
         chunk = THROTTLE_CHUNK_BYTES if rate_bps else SEND_CHUNK_BYTES
-        sent = 0
         try:
-            while sent < len(payload) and not self.owner.expired():
-                piece = payload[sent:sent + chunk]
+            while self.exchange.sent < len(payload) and not self.owner.expired():
+                piece = payload[self.exchange.sent:self.exchange.sent + chunk]
                 self.wfile.write(piece)
-                sent += len(piece)
+                self.exchange.sent += len(piece)
                 if rate_bps:
-                    self.wfile.flush()
                     time.sleep(len(piece) / rate_bps)
-            self.wfile.flush()
         except OSError:
             pass
-        return sent
 
     def _reset(self) -> None:
         """Abort the connection with a TCP RST (SO_LINGER 0), as a crashing middlebox would."""
@@ -287,8 +304,30 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def _log(self, status: int, sent: int, fault: str | None) -> None:
-        self.owner.record(Exchange(self.command, self.path, self.headers.get("Range"), fault, status, sent))
+
+
+def direct_client(endpoint: str) -> Any:
+    """A storage client talking to ``endpoint`` itself (to stage or change objects behind the
+    proxy's back), whatever ``STORAGE_EMULATOR_HOST`` says at the time."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    previous = os.environ.get(EMULATOR_ENV)
+    os.environ[EMULATOR_ENV] = endpoint
+    try:
+        return storage.Client(project="imdb-leap-faults", credentials=AnonymousCredentials())
+    finally:
+        if previous is None:
+            os.environ.pop(EMULATOR_ENV, None)
+        else:
+            os.environ[EMULATOR_ENV] = previous
+
+
+def put_objects(client: Any, bucket: str, objects: dict[str, bytes]) -> None:
+    """Create ``bucket`` if needed and store the objects in it."""
+    handle = client.lookup_bucket(bucket) or client.create_bucket(bucket)
+    for name, data in objects.items():
+        handle.blob(name).upload_from_string(data)
 
 
 def corpus_digest(corpus: Any) -> dict[str, Any]:
@@ -310,6 +349,52 @@ def cache_files(root: Path) -> list[str]:
 def temp_files(root: Path) -> list[str]:
     """Files that are not finished cache entries (temp files of writers, live or dead)."""
     return [name for name in cache_files(root) if Path(name).name.startswith(".")]
+
+
+@dataclass(frozen=True)
+class Staged:
+    """Real reviews staged in the fake-gcs-server, and what a clean load of them yields."""
+
+    bucket: str
+    tarball_uri: str
+    tarball_object: str
+    tarball: bytes
+    tree_uri: str
+    tree_objects: tuple[str, ...]
+    tarball_digest: dict[str, Any]
+    tree_digest: dict[str, Any]
+
+
+def stage_sample(upstream: str, layout_sample: Any, folder: Path) -> Staged:
+    """Stage the small real-review layout as one tarball object and as a tree of objects, and
+    load both once without faults (straight from fake-gcs-server) for the reference digests."""
+    from imdb.data import load_corpus
+
+    tarball = layout_sample.write_tarball(folder / TARBALL_NAME).read_bytes()
+    tree = layout_sample.with_members({name: None for name in layout_sample.members
+                                       if (match := REVIEW_NAME_RE.search(name))
+                                       and int(match["review"]) >= TREE_REVIEWS_PER_LABEL})
+    client = direct_client(upstream)
+    put_objects(client, FAULTS_BUCKET, {f"{TARBALL_PREFIX}/{TARBALL_NAME}": tarball})
+    put_objects(client, FAULTS_BUCKET, {f"{TREE_PREFIX}/{name}": data for name, data in tree.members.items()})
+    root = folder / "clean-cache"
+    tarball_uri, tree_uri = f"gs://{FAULTS_BUCKET}/{TARBALL_PREFIX}", f"gs://{FAULTS_BUCKET}/{TREE_PREFIX}"
+    return Staged(FAULTS_BUCKET, tarball_uri, f"{TARBALL_PREFIX}/{TARBALL_NAME}", tarball, tree_uri,
+                  tuple(f"{TREE_PREFIX}/{name}" for name in tree.members),
+                  corpus_digest(load_corpus(tarball_uri, root)), corpus_digest(load_corpus(tree_uri, root)))
+
+
+@contextlib.contextmanager
+def proxied(upstream: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
+    """A fresh proxy in front of ``upstream``; the data layer talks to it, with a short
+    ``IMDB_GCS_TIMEOUT`` so that persistent faults end quickly."""
+    proxy = FaultProxy(upstream).start()
+    monkeypatch.setenv(EMULATOR_ENV, proxy.url)
+    monkeypatch.setenv(TIMEOUT_ENV, str(FAULT_TIMEOUT_S))
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
 
 
 def _worker(uri: str, root: str, report: str) -> int:

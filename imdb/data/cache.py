@@ -2,21 +2,26 @@
 
 Why: every cache entry is keyed by what it was built from (so a changed source gets a new
 entry, never a stale one) and written atomically (so a crash or a concurrent reader never sees a
-torn file). Entries are only ever replaced whole, so no locking is needed between processes.
+torn file). Entries are only ever replaced whole, so no locking is needed between processes;
+the only lock is the one each writer holds on its own temp file, which tells the next run
+whether that temp file still has a live writer or was left behind by a killed one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import hashlib
 import json
 import logging
 import os
+import secrets
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from imdb.atomic import atomic_write_bytes
 from imdb.data.errors import DataError
 from imdb.data.settings import ENV_DATA_ROOT
 
@@ -30,12 +35,30 @@ CACHE_DIRS = (INDEX_DIR, SPLIT_DIR, DOWNLOAD_DIR, SOURCE_DIR)
 
 KEY_HEX_CHARS = 32
 # A temp file this old belongs to a writer that was killed; live writers finish in minutes.
+# Only for temp files without a writer's lock (written by earlier versions of this module).
 STALE_TEMP_AGE_S = 6 * 3600
 TEMP_MARKER = ".tmp"
+# Temp files of ``cache_file`` writers: ``.NAME.RANDOM.partial``, locked while being written.
+PARTIAL_SUFFIX = ".partial"
+TEMP_NAME_BYTES = 8
+# Creating a temp file and locking it are two steps; a sweep can only get in between them by
+# removing the file, which the writer notices and answers with a new one (twice is already
+# a coincidence of microseconds, so a third failure is reported, not retried forever).
+TEMP_CREATE_ATTEMPTS = 3
+# Plain open() would create files with this mode (less the umask); O_CREAT applies the umask.
+CACHE_FILE_MODE = 0o666
 
 
 class CorruptCacheError(Exception):
     """A cache entry exists but cannot be trusted; the caller rebuilds or re-fetches it."""
+
+
+class CacheWriteError(DataError, OSError):
+    """A cache entry could not be written (disk full, read-only file system, permissions).
+
+    Also an OSError, because that is what it is underneath: code that handles failed file
+    writes keeps working, while the message names the file and the directory for the user.
+    """
 
 
 def cache_key(*parts: object) -> str:
@@ -62,21 +85,104 @@ def prepare_data_root(data_root: str | os.PathLike | None) -> Path:
             pass
     except OSError as exc:
         raise DataError(f"data root {root} is not writable: {exc.strerror or exc}") from None
-    _remove_stale_temp_files(root)
+    _remove_abandoned_temp_files(root)
     return root.resolve()
 
 
-def _remove_stale_temp_files(root: Path) -> None:
-    """Delete temp files left by writers that were killed before they could clean up."""
+def _remove_abandoned_temp_files(root: Path) -> None:
+    """Delete temp files left by writers that were killed before they could clean up.
+
+    Why at every start: a download killed half-way leaves a temp file as large as the part it
+    got; waiting hours before removing it would let repeated kills fill the disk. A temp file
+    whose writer's lock can be taken has no live writer, whatever its age.
+    """
     cutoff = time.time() - STALE_TEMP_AGE_S
     for name in CACHE_DIRS:
-        for entry in os.scandir(root / name):
-            if entry.name.startswith(".") and TEMP_MARKER in entry.name and entry.is_file():
-                try:
-                    if entry.stat().st_mtime < cutoff:
-                        os.unlink(entry.path)
-                except OSError:
+        with os.scandir(root / name) as entries:
+            for entry in entries:
+                if not entry.name.startswith(".") or not entry.is_file(follow_symlinks=False):
                     continue
+                if entry.name.endswith(PARTIAL_SUFFIX):
+                    _remove_if_unlocked(Path(entry.path))
+                elif TEMP_MARKER in entry.name:
+                    with contextlib.suppress(OSError):
+                        if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                            os.unlink(entry.path)
+
+
+def _remove_if_unlocked(path: Path) -> None:
+    """Remove a writer's temp file unless its writer is alive (and so still holds its lock)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # The same file still under that name (not renamed into place in the meantime).
+        if os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+            os.unlink(path)
+            logger.info("removed %s, left behind by a writer that was killed", path)
+    except OSError:
+        return
+    finally:
+        os.close(fd)
+
+
+def _create_locked_temp(target: Path) -> tuple[int, Path]:
+    """Create and lock a new temp file beside ``target``; returns its descriptor and path."""
+    for _ in range(TEMP_CREATE_ATTEMPTS):
+        temp = target.parent / f".{target.name}.{secrets.token_hex(TEMP_NAME_BYTES)}{PARTIAL_SUFFIX}"
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, CACHE_FILE_MODE)
+        except FileExistsError:
+            continue
+        try:
+            # Blocking: a sweep holds this lock only for the instant it takes to remove the file.
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if os.stat(temp, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+                return fd, temp
+        except FileNotFoundError:
+            pass
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+    raise OSError(errno.EEXIST, f"could not create a temp file beside {target}")
+
+
+@contextlib.contextmanager
+def cache_file(target: Path) -> Iterator[Path]:
+    """Yield a temp path beside ``target``; on success fsync it and rename it over ``target``.
+
+    Readers see the previous entry or the complete new one, never a torn one; if the body
+    raises, or the process is killed, the temp file is removed (by the next run, when killed).
+    Any OSError (disk full, read-only file system) becomes a CacheWriteError naming the file.
+    """
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = _create_locked_temp(target)
+    except OSError as exc:
+        raise _write_error(target, exc) from None
+    try:
+        yield temp
+        os.fsync(fd)
+        os.replace(temp, target)
+    except CacheWriteError:
+        raise
+    except OSError as exc:
+        raise _write_error(target, exc) from None
+    finally:
+        with contextlib.suppress(OSError):
+            temp.unlink(missing_ok=True)
+        os.close(fd)
+
+
+def _write_error(target: Path, exc: OSError) -> CacheWriteError:
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    error = CacheWriteError(f"cannot write the cache file {target.name} in {target.parent}: {reason}; "
+                            f"make room or fix permissions there, or set {ENV_DATA_ROOT} to another directory")
+    error.errno = exc.errno
+    return error
 
 
 def index_path(root: Path, key: str) -> Path:
@@ -97,7 +203,8 @@ def source_record_path(root: Path, uri: str) -> Path:
 
 def write_json(path: Path, payload: Any) -> None:
     """Write a small JSON cache entry atomically."""
-    atomic_write_bytes(path, json.dumps(payload, sort_keys=True).encode("utf-8"))
+    with cache_file(path) as temp:
+        temp.write_bytes(json.dumps(payload, sort_keys=True).encode("utf-8"))
 
 
 def read_json(path: Path) -> Any:

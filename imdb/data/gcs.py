@@ -27,12 +27,12 @@ from google.auth import exceptions as auth_exceptions
 from google.auth.credentials import AnonymousCredentials, Credentials
 from google.cloud import storage
 from google.cloud.storage import transfer_manager
-from google.cloud.storage.exceptions import DataCorruption
+from google.cloud.storage.exceptions import DataCorruption, InvalidResponse
 from google.cloud.storage.retry import DEFAULT_RETRY
 from google.oauth2 import service_account
 from tqdm import tqdm
 
-from imdb.atomic import atomic_path
+from imdb.data.cache import cache_file
 from imdb.data.errors import DataError
 from imdb.data.settings import ENV_AUTH_SECRET, ENV_EMULATOR, gcs_timeout_s
 
@@ -48,7 +48,12 @@ BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]")
 TRANSFER_WORKERS = 8
 TRANSFER_BATCH = 256
 CONNECT_TIMEOUT_S = 10.0
+# Both socket timeouts are also capped at $IMDB_GCS_TIMEOUT: a server that accepts a request
+# and then stalls must fail the call within that budget, not after two minutes per attempt.
 READ_TIMEOUT_S = 120.0
+# A transfer that completes but fails its size or hash check (a flaky proxy or NIC) is fetched
+# again from scratch, at most this many times in all; a persistent mismatch then fails.
+TRANSFER_ATTEMPTS = 3
 HASH_CHUNK_BYTES = 1 << 20
 MAX_CAUSE_CHARS = 300
 PROGRESS_AUTO = None
@@ -58,6 +63,10 @@ _UNREACHABLE = (api_exceptions.RetryError, requests.exceptions.RequestException,
 
 class GcsUnreachableError(DataError):
     """The endpoint did not answer in time; callers may fall back to what they cached earlier."""
+
+
+class TransferMismatchError(DataError):
+    """A download arrived whole but does not match the size and hash the listing reported."""
 
 
 @dataclass(frozen=True)
@@ -188,6 +197,9 @@ def _credentials() -> tuple[Credentials, str, str]:
 
 def _brief(exc: BaseException) -> str:
     cause = exc.cause if isinstance(exc, api_exceptions.RetryError) and exc.cause else exc
+    if isinstance(cause, InvalidResponse):
+        # Media downloads report an HTTP error as a tuple of fragments; name the status plainly.
+        return f"HTTP {cause.response.status_code} {cause.response.reason or ''} from {cause.response.url}".strip()
     text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
     return text[:MAX_CAUSE_CHARS]
 
@@ -224,7 +236,7 @@ class GcsSession:
         else:
             self.endpoint_origin = "the real Cloud Storage API"
         self._retry = DEFAULT_RETRY.with_timeout(self.timeout_s)
-        self._timeout = (min(CONNECT_TIMEOUT_S, self.timeout_s), READ_TIMEOUT_S)
+        self._timeout = (min(CONNECT_TIMEOUT_S, self.timeout_s), min(READ_TIMEOUT_S, self.timeout_s))
 
     def where(self) -> str:
         return f"{self.endpoint} ({self.endpoint_origin}) with {self.credentials}"
@@ -260,10 +272,25 @@ class GcsSession:
                     if location.contains(blob.name) and not blob.name.endswith("/")]
 
     def download_file(self, bucket: str, info: ObjectInfo, target: Path) -> None:
-        """Download one object to ``target`` atomically, verified against its size and hash."""
+        """Download one object to ``target`` atomically, verified against its size and hash.
+
+        Interrupted transfers are resumed by the client's retries; one that completes but fails
+        verification is fetched again, up to TRANSFER_ATTEMPTS times. Nothing but a verified
+        copy is ever renamed into place.
+        """
         uri = f"{SCHEME}{bucket}/{info.name}"
+        for attempt in range(1, TRANSFER_ATTEMPTS + 1):
+            try:
+                self._download_file_once(uri, bucket, info, target)
+                return
+            except TransferMismatchError as exc:
+                if attempt == TRANSFER_ATTEMPTS:
+                    raise TransferMismatchError(f"{exc}; gave up after {TRANSFER_ATTEMPTS} attempts") from None
+                logger.warning("%s; downloading it again (attempt %d of %d)", exc, attempt + 1, TRANSFER_ATTEMPTS)
+
+    def _download_file_once(self, uri: str, bucket: str, info: ObjectInfo, target: Path) -> None:
         blob = self.client.bucket(bucket).blob(info.name, generation=info.generation)
-        with atomic_path(target) as tmp, self._calls(f"downloading {uri}", "the object no longer exists"):
+        with cache_file(target) as tmp, self._calls(f"downloading {uri}", "the object no longer exists"):
             with tmp.open("wb") as handle, tqdm(total=info.size, unit="B", unit_scale=True,
                                                  desc=f"downloading {info.name}", disable=PROGRESS_AUTO) as bar:
                 # raw: bytes exactly as stored, so they can be checked against the stored hash.
@@ -271,32 +298,56 @@ class GcsSession:
                                       retry=self._retry, timeout=self._timeout)
             mismatch = file_mismatch(tmp, info)
             if mismatch:
-                raise DataError(f"downloaded {uri} does not match its metadata ({mismatch}) at {self.where()}")
+                raise TransferMismatchError(f"downloaded {uri} does not match its metadata ({mismatch}) "
+                                            f"at {self.where()}")
 
     def download_bytes(self, bucket: str, infos: Sequence[ObjectInfo]) -> dict[str, bytes]:
-        """Download many small objects concurrently into memory, each verified."""
-        handle = self.client.bucket(bucket)
-        contents: dict[str, bytes] = {}
-        kwargs = {"raw_download": True, "checksum": None, "retry": self._retry, "timeout": self._timeout}
-        with self._calls(f"downloading {len(infos)} objects from {SCHEME}{bucket}", "an object no longer exists"), \
-                tqdm(total=len(infos), unit="file", desc=f"downloading {SCHEME}{bucket}", disable=PROGRESS_AUTO) as bar:
-            for batch in _batches(infos, TRANSFER_BATCH):
-                buffers = [io.BytesIO() for _ in batch]
-                pairs = [(handle.blob(info.name, generation=info.generation), buffer)
-                         for info, buffer in zip(batch, buffers, strict=True)]
-                transfer_manager.download_many(pairs, download_kwargs=dict(kwargs), raise_exception=True,
-                                               worker_type=transfer_manager.THREAD, max_workers=TRANSFER_WORKERS)
-                for info, buffer in zip(batch, buffers, strict=True):
-                    contents[info.name] = self._verified(bucket, info, buffer.getvalue())
-                bar.update(len(batch))
-        return contents
+        """Download many small objects concurrently into memory, each verified.
 
-    def _verified(self, bucket: str, info: ObjectInfo, data: bytes) -> bytes:
-        mismatch = content_mismatch(data, info)
-        if mismatch:
-            raise DataError(f"downloaded {SCHEME}{bucket}/{info.name} does not match its metadata "
-                            f"({mismatch}) at {self.where()}")
-        return data
+        Objects that fail verification are fetched again, up to TRANSFER_ATTEMPTS times; a
+        failure names the object, not just the bucket.
+        """
+        contents: dict[str, bytes] = {}
+        pending = list(infos)
+        with tqdm(total=len(infos), unit="file", desc=f"downloading {SCHEME}{bucket}", disable=PROGRESS_AUTO) as bar:
+            for attempt in range(1, TRANSFER_ATTEMPTS + 1):
+                mismatched: list[tuple[ObjectInfo, str]] = []
+                for batch in _batches(pending, TRANSFER_BATCH):
+                    for info, data in self._fetch_batch(bucket, batch):
+                        mismatch = content_mismatch(data, info)
+                        if mismatch:
+                            mismatched.append((info, mismatch))
+                        else:
+                            contents[info.name] = data
+                            bar.update(1)
+                if not mismatched:
+                    return contents
+                pending = [info for info, _ in mismatched]
+                info, mismatch = mismatched[0]
+                problem = (f"downloaded {SCHEME}{bucket}/{info.name} does not match its metadata ({mismatch})"
+                           f"{f' (and {len(mismatched) - 1} other object(s))' if len(mismatched) > 1 else ''} "
+                           f"at {self.where()}")
+                if attempt < TRANSFER_ATTEMPTS:
+                    logger.warning("%s; downloading again (attempt %d of %d)", problem, attempt + 1, TRANSFER_ATTEMPTS)
+        raise TransferMismatchError(f"{problem}; gave up after {TRANSFER_ATTEMPTS} attempts")
+
+    def _fetch_batch(self, bucket: str, batch: Sequence[ObjectInfo]) -> list[tuple[ObjectInfo, bytes]]:
+        """One concurrent round of downloads; the first failure is raised naming its object."""
+        handle = self.client.bucket(bucket)
+        kwargs = {"raw_download": True, "checksum": None, "retry": self._retry, "timeout": self._timeout}
+        buffers = [io.BytesIO() for _ in batch]
+        pairs = [(handle.blob(info.name, generation=info.generation), buffer)
+                 for info, buffer in zip(batch, buffers, strict=True)]
+        with self._calls(f"downloading {len(batch)} objects from {SCHEME}{bucket}", "an object no longer exists"):
+            # raise_exception=False: the results then say which object failed (all run to the end either way).
+            results = transfer_manager.download_many(pairs, download_kwargs=dict(kwargs), raise_exception=False,
+                                                     worker_type=transfer_manager.THREAD,
+                                                     max_workers=TRANSFER_WORKERS)
+        for info, result in zip(batch, results, strict=True):
+            if isinstance(result, BaseException):
+                with self._calls(f"downloading {SCHEME}{bucket}/{info.name}", "the object no longer exists"):
+                    raise result
+        return [(info, buffer.getvalue()) for info, buffer in zip(batch, buffers, strict=True)]
 
     def ensure_bucket(self, bucket: str) -> None:
         """Create the bucket when it does not exist yet (staging into a fresh emulator or project)."""

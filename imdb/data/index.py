@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from imdb.atomic import atomic_path
-from imdb.data.cache import CorruptCacheError, index_path
+from imdb.data.cache import CorruptCacheError, cache_file, index_path
 from imdb.data.layout import LayoutCollector, assemble
 from imdb.data.review import LABEL_DIRS, OFFICIAL_SPLITS, Review
 
@@ -91,10 +90,13 @@ def obtain_index(source: IndexableSource, root: Path) -> Index:
 
 
 def save_index(path: Path, index: Index) -> None:
-    """Write the index atomically: readers see the previous file or this one, never a mix."""
+    """Write the index atomically: readers see the previous file or this one, never a mix.
+
+    A full disk or a read-only cache raises a CacheWriteError naming the file.
+    """
     document = {"format": INDEX_FORMAT, "version": INDEX_VERSION, "key": index.key, "columns": index.columns}
     payload = json.dumps(document, ensure_ascii=False).encode("utf-8")
-    with atomic_path(path) as tmp, gzip.open(tmp, "wb", compresslevel=GZIP_LEVEL) as handle:
+    with cache_file(path) as tmp, gzip.open(tmp, "wb", compresslevel=GZIP_LEVEL) as handle:
         handle.write(payload)
 
 

@@ -155,7 +155,7 @@ class Explainer:
 def predicted_log_odds(logits: tf.Tensor, classes: tf.Tensor) -> tf.Tensor:
     """``logit[c] - logsumexp(logit[others])`` per row: the predicted class's log-odds."""
     num_classes = logits.shape[-1]
-    chosen = tf.one_hot(classes, num_classes, dtype=tf.bool)
+    chosen = tf.one_hot(classes, num_classes) > 0
     own = tf.reduce_sum(tf.where(chosen, logits, tf.zeros_like(logits)), axis=-1)
     others = tf.where(chosen, tf.fill(tf.shape(logits), -np.inf), logits)
     return own - tf.reduce_logsumexp(others, axis=-1)

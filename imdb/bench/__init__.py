@@ -1,0 +1,1 @@
+"""``imdb-leap bench``: speed, memory and faithfulness figures, printed, never asserted."""

@@ -1,0 +1,86 @@
+"""Switching by configuration alone: every model family (and the ONNX format) passes
+code-loader's check_dataset and the integration test, with no code edit.
+
+Runs on the small official-layout tarball (train + test), so all three Tensorleap states are
+served; BERT uses a model fine-tuned by a short run, as a user's first try would.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import leap_test
+from imdb.config import REPO_ROOT, load_config
+
+TINY_BERT_LEN = 64
+TINY_BERT_SAMPLES = 32
+SAMPLES_PER_SPLIT = 2
+EXPECTED_INPUTS = {"dense": ["input_tokens"], "cnn": ["input_tokens"],
+                   "bert": ["input_ids", "attention_mask", "token_type_ids"]}
+
+
+@pytest.fixture(scope="module")
+def family_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("family-cache")
+
+
+@pytest.fixture(scope="module")
+def tiny_bert_dir(official_tarball: Path, family_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A BERT classifier fine-tuned for a few steps through the real CLI."""
+    model_dir = tmp_path_factory.mktemp("tiny-bert")
+    command = [sys.executable, "-m", "imdb.cli", "train", "--model", "bert", "--data", str(official_tarball),
+               "--data-root", str(family_cache), "--model-dir", str(model_dir), "--max-len", str(TINY_BERT_LEN),
+               "--train-samples", str(TINY_BERT_SAMPLES), "--epochs", "1", "--no-progress"]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=900,
+                               env=leap_test.check_env(official_tarball, family_cache))
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert (model_dir / "bert.json").is_file()
+    return model_dir
+
+
+def family_env(family: str, data: Path, cache: Path, **extra: str) -> dict[str, str]:
+    env = leap_test.check_env(data, cache)
+    env["IMDB_MODEL"] = family
+    env.update(extra)
+    return env
+
+
+def assert_family_integration(env: dict[str, str], family: str) -> None:
+    verdict = leap_test.run_leap_check(REPO_ROOT, env)
+    leap_test.assert_valid(verdict)
+    assert verdict["inputs"] == EXPECTED_INPUTS[family]
+    assert verdict["lengths"]["test"], "the official layout must yield a test state"
+    checked = leap_test.run_leap_check(REPO_ROOT, env, "--integration-test", str(SAMPLES_PER_SPLIT))
+    assert checked["splits"] == 3 and checked["samples_checked"] == 3 * SAMPLES_PER_SPLIT
+
+
+@pytest.mark.parametrize("family", ["dense", "cnn"])
+def test_word_families_switch_by_environment(family: str, official_tarball: Path, family_cache: Path) -> None:
+    assert_family_integration(family_env(family, official_tarball, family_cache), family)
+
+
+def test_bert_family_switches_by_environment(tiny_bert_dir: Path, official_tarball: Path,
+                                             family_cache: Path) -> None:
+    env = family_env("bert", official_tarball, family_cache, IMDB_MODEL_DIR=str(tiny_bert_dir),
+                     IMDB_BERT_MAX_LEN=str(TINY_BERT_LEN))
+    assert_family_integration(env, "bert")
+
+
+def test_onnx_format_serves_the_same_integration(official_tarball: Path, family_cache: Path, tmp_path: Path) -> None:
+    from imdb.export import ONNX_TOLERANCE, export
+
+    model_dir = tmp_path / "models"
+    model_dir.mkdir()
+    shutil.copy2(load_config().model_dir / "dense.h5", model_dir / "dense.h5")
+    config = load_config(environ={}, model="dense", model_dir=str(model_dir), data=str(official_tarball),
+                         data_root=str(family_cache))
+    report = export(config, "onnx")
+    assert report["max_abs_difference"] <= ONNX_TOLERANCE and report["verified_samples"] > 0
+    env = family_env("dense", official_tarball, family_cache, IMDB_MODEL_DIR=str(model_dir),
+                     IMDB_MODEL_FORMAT="onnx")
+    assert_family_integration(env, "dense")
