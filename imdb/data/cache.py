@@ -119,13 +119,17 @@ def _remove_if_unlocked(path: Path) -> None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         # The same file still under that name (not renamed into place in the meantime).
-        if os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+        if _same_file(os.stat(path, follow_symlinks=False), os.fstat(fd)):
             os.unlink(path)
             logger.info("removed %s, left behind by a writer that was killed", path)
     except OSError:
         return
     finally:
         os.close(fd)
+
+
+def _same_file(left: os.stat_result, right: os.stat_result) -> bool:
+    return (left.st_dev, left.st_ino) == (right.st_dev, right.st_ino)
 
 
 def _create_locked_temp(target: Path) -> tuple[int, Path]:
@@ -139,7 +143,7 @@ def _create_locked_temp(target: Path) -> tuple[int, Path]:
         try:
             # Blocking: a sweep holds this lock only for the instant it takes to remove the file.
             fcntl.flock(fd, fcntl.LOCK_EX)
-            if os.stat(temp, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+            if _same_file(os.stat(temp, follow_symlinks=False), os.fstat(fd)):
                 return fd, temp
         except FileNotFoundError:
             pass

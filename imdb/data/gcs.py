@@ -195,6 +195,12 @@ def _credentials() -> tuple[Credentials, str, str]:
     return credentials, project, f"service-account credentials {credentials.service_account_email} ({ENV_AUTH_SECRET})"
 
 
+def _answered(exc: BaseException) -> bool:
+    """True when retries ran out on HTTP error answers rather than on network failures."""
+    cause = exc.cause if isinstance(exc, api_exceptions.RetryError) else exc
+    return isinstance(cause, (api_exceptions.GoogleAPICallError, InvalidResponse))
+
+
 def _brief(exc: BaseException) -> str:
     cause = exc.cause if isinstance(exc, api_exceptions.RetryError) and exc.cause else exc
     if isinstance(cause, InvalidResponse):
@@ -256,8 +262,12 @@ class GcsSession:
             raise DataError(f"{doing}: could not get an access token for {self.credentials} "
                             f"(endpoint {self.endpoint}): {_brief(exc)}") from None
         except _UNREACHABLE as exc:
-            raise GcsUnreachableError(f"{doing}: cannot reach {self.endpoint} ({self.endpoint_origin}) within "
-                                 f"{self.timeout_s:g} s using {self.credentials}: {_brief(exc)}") from None
+            # A server that answers 5xx until the deadline is reachable, just failing: say which.
+            if _answered(exc):
+                problem = f"{self.endpoint} ({self.endpoint_origin}) kept failing for {self.timeout_s:g} s"
+            else:
+                problem = f"cannot reach {self.endpoint} ({self.endpoint_origin}) within {self.timeout_s:g} s"
+            raise GcsUnreachableError(f"{doing}: {problem} using {self.credentials}: {_brief(exc)}") from None
         except api_exceptions.GoogleAPICallError as exc:
             raise DataError(f"{doing}: request failed at {self.where()}: {_brief(exc)}") from None
         except DataCorruption as exc:
@@ -289,6 +299,7 @@ class GcsSession:
                 logger.warning("%s; downloading it again (attempt %d of %d)", exc, attempt + 1, TRANSFER_ATTEMPTS)
 
     def _download_file_once(self, uri: str, bucket: str, info: ObjectInfo, target: Path) -> None:
+        """One attempt: into a locked temp file, verified, then renamed over ``target``."""
         blob = self.client.bucket(bucket).blob(info.name, generation=info.generation)
         with cache_file(target) as tmp, self._calls(f"downloading {uri}", "the object no longer exists"):
             with tmp.open("wb") as handle, tqdm(total=info.size, unit="B", unit_scale=True,
@@ -309,27 +320,32 @@ class GcsSession:
         """
         contents: dict[str, bytes] = {}
         pending = list(infos)
+        problem = ""
         with tqdm(total=len(infos), unit="file", desc=f"downloading {SCHEME}{bucket}", disable=PROGRESS_AUTO) as bar:
             for attempt in range(1, TRANSFER_ATTEMPTS + 1):
-                mismatched: list[tuple[ObjectInfo, str]] = []
+                failed: list[tuple[ObjectInfo, str]] = []
                 for batch in _batches(pending, TRANSFER_BATCH):
                     for info, data in self._fetch_batch(bucket, batch):
                         mismatch = content_mismatch(data, info)
                         if mismatch:
-                            mismatched.append((info, mismatch))
+                            failed.append((info, mismatch))
                         else:
                             contents[info.name] = data
                             bar.update(1)
-                if not mismatched:
+                if not failed:
                     return contents
-                pending = [info for info, _ in mismatched]
-                info, mismatch = mismatched[0]
-                problem = (f"downloaded {SCHEME}{bucket}/{info.name} does not match its metadata ({mismatch})"
-                           f"{f' (and {len(mismatched) - 1} other object(s))' if len(mismatched) > 1 else ''} "
-                           f"at {self.where()}")
+                problem = self._mismatch_report(bucket, failed)
                 if attempt < TRANSFER_ATTEMPTS:
                     logger.warning("%s; downloading again (attempt %d of %d)", problem, attempt + 1, TRANSFER_ATTEMPTS)
+                pending = [info for info, _ in failed]
         raise TransferMismatchError(f"{problem}; gave up after {TRANSFER_ATTEMPTS} attempts")
+
+    def _mismatch_report(self, bucket: str, failed: Sequence[tuple[ObjectInfo, str]]) -> str:
+        """Name the first object that failed verification, how, and how many others did."""
+        info, mismatch = failed[0]
+        others = f" (and {len(failed) - 1} other object(s))" if len(failed) > 1 else ""
+        return (f"downloaded {SCHEME}{bucket}/{info.name} does not match its metadata ({mismatch}){others} "
+                f"at {self.where()}")
 
     def _fetch_batch(self, bucket: str, batch: Sequence[ObjectInfo]) -> list[tuple[ObjectInfo, bytes]]:
         """One concurrent round of downloads; the first failure is raised naming its object."""

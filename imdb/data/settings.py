@@ -24,7 +24,10 @@ DEFAULT_GCS_TIMEOUT_S = 30.0
 
 
 def gcs_timeout_s() -> float:
-    """Seconds a Cloud Storage call may keep retrying (``$IMDB_GCS_TIMEOUT``, default 30)."""
+    """Seconds a Cloud Storage call may keep retrying (``$IMDB_GCS_TIMEOUT``, default 30).
+
+    Also the longest a silent connection is waited on, so a stalled server fails in this time too.
+    """
     raw = os.environ.get(ENV_GCS_TIMEOUT, "").strip()
     if not raw:
         return DEFAULT_GCS_TIMEOUT_S
