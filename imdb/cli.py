@@ -79,12 +79,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from imdb.bench.run import run_bench
 
     result = run_bench(config_from_args(args), limit=args.limit, naive_samples=args.naive_samples,
-                       inference=not args.no_inference)
+                       inference=not args.no_inference, faithfulness_samples=args.faithfulness_samples)
     return print_result(result)
 
 
 def _register_bench(subparsers: argparse._SubParsersAction) -> None:
-    from imdb.bench.run import NAIVE_SAMPLES
+    from imdb.bench.run import FAITHFULNESS_SAMPLES, NAIVE_SAMPLES
 
     parser = subparsers.add_parser("bench", help="data, binder, inference and memory figures, with the naive ratio")
     add_config_options(parser)
@@ -92,6 +92,8 @@ def _register_bench(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--naive-samples", type=int, default=NAIVE_SAMPLES,
                         help="samples timed for the per-call latencies and the naive baseline")
     parser.add_argument("--no-inference", action="store_true", help="skip the Keras/ONNX throughput section")
+    parser.add_argument("--faithfulness-samples", type=int, default=FAITHFULNESS_SAMPLES,
+                        help="reviews for the heatmap deletion test (0 skips it)")
     parser.set_defaults(func=_cmd_bench)
 
 
@@ -120,6 +122,7 @@ REGISTRARS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
 
 def build_parser() -> argparse.ArgumentParser:
     from imdb.data import commands as data_commands
+    from imdb.report import commands as report_commands
 
     parser = argparse.ArgumentParser(prog="imdb-leap", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -127,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_commands.register(subparsers)
     for register in REGISTRARS:
         register(subparsers)
+    report_commands.register(subparsers)
     return parser
 
 

@@ -71,6 +71,7 @@ class WordModelConfig:
     hidden_units: int = 0
     filters: tuple[int, ...] = ()
     kernel_size: int = 0
+    pool_size: int = 0
 
 
 @dataclass(frozen=True)
@@ -225,6 +226,7 @@ def _word_model(reader: "_Reader", name: str) -> WordModelConfig:
         hidden_units=reader.integer(f"{name}.hidden_units", minimum=1) if "hidden_units" in section else 0,
         filters=tuple(reader.int_list(f"{name}.filters")) if "filters" in section else (),
         kernel_size=reader.integer(f"{name}.kernel_size", minimum=1) if "kernel_size" in section else 0,
+        pool_size=reader.integer(f"{name}.pool_size", minimum=1) if "pool_size" in section else 0,
     )
 
 

@@ -15,7 +15,7 @@ import logging
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import Callable, Iterable, Protocol
 
 from tqdm.auto import tqdm
 
@@ -34,10 +34,9 @@ class _Review(Protocol):
     text: str
 
 
-class _Encoder(Protocol):
-    sequence_length: int
-
-    def encode(self, text: str): ...
+class _Encoded(Protocol):
+    token_count: int
+    oov_count: int
 
 
 @dataclass(frozen=True)
@@ -124,10 +123,16 @@ class SentimentCache:
 
 
 class MetadataStore:
-    """Metadata for one corpus and one tokenizer, computed once per sample."""
+    """Metadata for one corpus and one tokenizer, computed once per sample.
 
-    def __init__(self, encoder: _Encoder, labels: tuple[str, ...], sentiment: SentimentCache) -> None:
-        self.encoder = encoder
+    ``encode`` is the pipeline's memoised tokenisation, so a review is tokenised once whether
+    the model input or the metadata asks first.
+    """
+
+    def __init__(self, encode: Callable[[str], _Encoded], sequence_length: int, labels: tuple[str, ...],
+                 sentiment: SentimentCache) -> None:
+        self.encode = encode
+        self.sequence_length = sequence_length
         self.labels = labels
         self.sentiment = sentiment
         self._memo: dict[str, SampleMetadata] = {}
@@ -145,13 +150,13 @@ class MetadataStore:
             self.get(review)
 
     def _compute(self, review: _Review) -> SampleMetadata:
-        encoded = self.encoder.encode(review.text)
+        encoded = self.encode(review.sample_id)
         polarity, subjectivity = self.sentiment.get(review)
         return SampleMetadata(
             label=self.labels[review.label],
             word_count=len(review.text.split()),
             token_count=encoded.token_count,
-            truncated=encoded.token_count > self.encoder.sequence_length,
+            truncated=encoded.token_count > self.sequence_length,
             empty=encoded.token_count == 0,
             oov_count=encoded.oov_count,
             oov_ratio=encoded.oov_count / encoded.token_count if encoded.token_count else 0.0,

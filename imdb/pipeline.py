@@ -52,7 +52,8 @@ class Pipeline:
     def metadata_store(self) -> MetadataStore:
         reviews = [self.corpus[sample_id] for split in self.corpus.splits for sample_id in self.corpus.ids(split)]
         cache_file = self.config.data_root / METADATA_DIR / f"sentiment-{corpus_fingerprint(reviews)}.json"
-        return MetadataStore(self.encoder, self.config.labels, SentimentCache(cache_file))
+        return MetadataStore(self.encoded, self.config.sequence_length, self.config.labels,
+                             SentimentCache(cache_file))
 
     def split_ids(self, split: str) -> list[str]:
         """Sample ids of a split, capped by ``sample_limit_per_split`` with labels balanced."""

@@ -11,16 +11,18 @@ import leap_test
 
 BENCH_LIMIT = 300
 NAIVE_SAMPLES = 100
+FAITHFULNESS_SAMPLES = 20
 
 
 def test_bench_reports_every_section_with_the_naive_ratio(imdb_tarball: Path, tmp_path: Path) -> None:
     command = [sys.executable, "-m", "imdb.cli", "bench", "--model", "dense", "--data", str(imdb_tarball),
-               "--limit", str(BENCH_LIMIT), "--naive-samples", str(NAIVE_SAMPLES), "--no-inference"]
+               "--limit", str(BENCH_LIMIT), "--naive-samples", str(NAIVE_SAMPLES), "--no-inference",
+               "--faithfulness-samples", str(FAITHFULNESS_SAMPLES)]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=600,
                                env=leap_test.check_env(imdb_tarball, tmp_path / "cache"))
     assert completed.returncode == 0, completed.stderr[-3000:]
     result = json.loads(completed.stdout.strip().splitlines()[-1])
-    assert {"data", "binder", "pass", "naive", "memory"} <= set(result)
+    assert {"data", "binder", "pass", "naive", "faithfulness", "memory"} <= set(result)
     assert result["data"]["cold_start_s"] > 0 and result["data"]["warm_load_s"] > 0
     assert result["pass"]["samples"] == BENCH_LIMIT and result["pass"]["whole_pass_s"] > 0
     for name in ("input_tokens", "sentiment", "metadata_text", "review_visualizer"):
@@ -28,3 +30,6 @@ def test_bench_reports_every_section_with_the_naive_ratio(imdb_tarball: Path, tm
         assert timing["calls"] == NAIVE_SAMPLES and 0 < timing["p50_us"] <= timing["p99_us"]
     assert any("ratio" in key for key in result["naive"]) and result["naive"]["speedup_ratio"] > 1
     assert result["memory"]["peak_rss_mb"] > 0
+    for method in ("gradxinput", "ig"):
+        assert result["faithfulness"][method]["n"] == FAITHFULNESS_SAMPLES
+        assert "margin" in result["faithfulness"][method]

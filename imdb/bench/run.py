@@ -5,7 +5,8 @@ Sections (each a key of the JSON ``imdb-leap bench`` prints last):
 every decorated function, first and repeated calls; ``pass`` a whole warm pass over a split
 through every per-sample function and visualizer; ``naive`` the official example's approach
 on the same functions and its per-sample ``ratio`` to ours; ``inference`` Keras and ONNX
-throughput per trained family; ``memory`` peak RSS.
+throughput per trained family; ``faithfulness`` the deletion test of each word-heatmap method;
+``memory`` peak RSS.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ PASS_SPLIT = "training"
 NAIVE_SAMPLES = 1000
 INFERENCE_SAMPLES = {"dense": 2000, "cnn": 1000, "bert": 64}
 INFERENCE_BATCH = 64
+FAITHFULNESS_SAMPLES = 200
+FAITHFULNESS_K = 10
 ROUND = 3
 
 
@@ -174,8 +177,16 @@ def bench_inference(config: Config, workdir: Path) -> dict[str, Any]:
     return results
 
 
+def bench_faithfulness(config: Config, n_samples: int) -> dict[str, Any]:
+    """Deletion test per attribution method: top-k attributed words versus k random words."""
+    from imdb.explain import faithfulness
+    from imdb.explain.methods import METHODS
+
+    return {method: faithfulness(config, method, n_samples, FAITHFULNESS_K) for method in METHODS}
+
+
 def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = NAIVE_SAMPLES,
-              inference: bool = True) -> dict[str, Any]:
+              inference: bool = True, faithfulness_samples: int = FAITHFULNESS_SAMPLES) -> dict[str, Any]:
     """All sections in one process, so the figures are comparable with each other."""
     with tempfile.TemporaryDirectory(prefix="imdb-bench-") as scratch:
         workdir = Path(scratch)
@@ -195,5 +206,7 @@ def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = 
                 result["naive"] = {"skipped": str(exc)}
         if inference:
             result["inference"] = bench_inference(config, workdir)
+        if faithfulness_samples:
+            result["faithfulness"] = bench_faithfulness(config, faithfulness_samples)
         result["memory"] = {"peak_rss_mb": peak_memory_mb()}
     return result

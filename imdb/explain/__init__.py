@@ -4,27 +4,31 @@
 ``review`` visualizer shows them) and one score per token towards the predicted class;
 ``faithfulness(config, method, n_samples, k)`` measures whether deleting the top-scored
 words hurts the prediction more than deleting random ones (``imdb-leap bench`` prints it).
+
+The method names load eagerly; everything else loads on first use (PEP 562), so that the
+command line can offer the methods as choices without importing TensorFlow.
 """
 
-from imdb.explain.attribution import (
-    BASELINES,
-    DEFAULT_BASELINE,
-    DEFAULT_METHOD,
-    DEFAULT_STEPS,
-    GRADIENT_X_INPUT,
-    INTEGRATED_GRADIENTS,
-    METHODS,
-    Attribution,
-    Explainer,
-    explain,
-    predicted_log_odds,
-    to_words,
-)
-from imdb.explain.faithfulness import DeletionDrops, deletion_drops, delete_positions, faithfulness
-from imdb.explain.split import EmbeddingSplit, TokenSpec, find_layer, token_spec
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "BASELINES", "DEFAULT_BASELINE", "DEFAULT_METHOD", "DEFAULT_STEPS", "GRADIENT_X_INPUT", "INTEGRATED_GRADIENTS",
-    "METHODS", "Attribution", "DeletionDrops", "EmbeddingSplit", "Explainer", "TokenSpec", "delete_positions",
-    "deletion_drops", "explain", "faithfulness", "find_layer", "predicted_log_odds", "to_words", "token_spec",
-]
+from imdb.explain.methods import (BASELINES, DEFAULT_BASELINE, DEFAULT_METHOD, DEFAULT_STEPS, GRADIENT_X_INPUT,
+                                  INTEGRATED_GRADIENTS, METHODS)
+
+_LAZY = {
+    "Attribution": "attribution", "Explainer": "attribution", "explain": "attribution",
+    "predicted_log_odds": "attribution", "to_words": "attribution",
+    "DeletionDrops": "deletion", "deletion_drops": "deletion", "delete_positions": "deletion",
+    "faithfulness": "deletion",
+    "EmbeddingSplit": "split", "TokenSpec": "split", "find_layer": "split", "token_spec": "split",
+}
+
+__all__ = ["BASELINES", "DEFAULT_BASELINE", "DEFAULT_METHOD", "DEFAULT_STEPS", "GRADIENT_X_INPUT",
+           "INTEGRATED_GRADIENTS", "METHODS", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'imdb.explain' has no attribute {name!r}")
+    return getattr(import_module(f"imdb.explain.{module}"), name)

@@ -22,18 +22,12 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from imdb.explain.methods import (BASELINES, DEFAULT_BASELINE, DEFAULT_METHOD, DEFAULT_STEPS, GRADIENT_X_INPUT,
+                                  INTEGRATED_GRADIENTS, METHODS)
 from imdb.explain.split import EmbeddingSplit, TokenSpec, token_spec
 from imdb.inference import batch_inputs
 from imdb.models import load_keras_model
 from imdb.pipeline import Pipeline
-
-GRADIENT_X_INPUT = "gradxinput"
-INTEGRATED_GRADIENTS = "ig"
-METHODS = (GRADIENT_X_INPUT, INTEGRATED_GRADIENTS)
-BASELINES = ("pad", "zero")
-DEFAULT_METHOD = INTEGRATED_GRADIENTS
-DEFAULT_BASELINE = "pad"
-DEFAULT_STEPS = 32
 # Rows (samples x interpolation steps) per forward/backward pass: a word model's row is
 # 600 x 64 floats, a BERT row runs six transformer layers, so BERT takes far fewer at once.
 WORD_ROWS_PER_PASS = 512

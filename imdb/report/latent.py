@@ -16,13 +16,12 @@ from tqdm.auto import tqdm
 from imdb.inference import DEFAULT_BATCH_SIZE, batch_inputs
 from imdb.models import ModelError
 from imdb.pipeline import Pipeline
-
-DEFAULT_LAYER = "latent"
+from imdb.report.settings import DEFAULT_LAYER
 
 
 @dataclass(frozen=True)
 class ModelOutputs:
-    """Per sample, in the order of the ids: the chosen layer's (flattened) output and the logits."""
+    """Per sample, in the order of the ids: the chosen layer's (pooled) output and the logits."""
 
     latent: np.ndarray
     logits: np.ndarray
@@ -40,6 +39,15 @@ def latent_model(model: Any, layer: str) -> Any:
     return keras.Model(model.inputs, [hidden, model.outputs[0]], name=f"{model.name}_with_{layer}")
 
 
+def pooled(hidden: np.ndarray) -> np.ndarray:
+    """``(batch, features)``: a sequence layer's output (``embedding``, a convolution) is averaged
+    over its positions, as the word models' own pooling does; flattening 600 positions would
+    make a 25,000-review matrix of several gigabytes."""
+    if hidden.ndim <= 2:
+        return hidden.reshape(len(hidden), -1)
+    return hidden.reshape(len(hidden), -1, hidden.shape[-1]).mean(axis=1)
+
+
 def extract(pipeline: Pipeline, model: Any, ids: Sequence[str], *, layer: str = DEFAULT_LAYER,
             batch_size: int = DEFAULT_BATCH_SIZE, progress: bool = True) -> ModelOutputs:
     """Batched ``(latent, logits)`` for ``ids`` from a Keras model."""
@@ -49,7 +57,6 @@ def extract(pipeline: Pipeline, model: Any, ids: Sequence[str], *, layer: str = 
     for start in tqdm(starts, desc=f"latent + logits ({layer})", unit="batch", disable=not progress or len(starts) < 2):
         inputs = batch_inputs(pipeline, ids[start:start + batch_size])
         hidden, output = viewer([inputs[name] for name in pipeline.encoder.input_names], training=False)
-        hidden = np.asarray(hidden, dtype=np.float32)
-        latents.append(hidden.reshape(len(hidden), -1))
+        latents.append(pooled(np.asarray(hidden, dtype=np.float32)))
         logits.append(np.asarray(output, dtype=np.float32))
     return ModelOutputs(latent=np.concatenate(latents), logits=np.concatenate(logits))

@@ -16,7 +16,8 @@ import numpy as np
 
 from imdb import scoring
 from imdb.config import Config
-from imdb.explain.attribution import DEFAULT_BASELINE, DEFAULT_STEPS, INTEGRATED_GRADIENTS, Attribution, Explainer
+from imdb.explain.attribution import Attribution, Explainer
+from imdb.explain.methods import DEFAULT_BASELINE, DEFAULT_STEPS, INTEGRATED_GRADIENTS
 from imdb.explain.split import TokenSpec
 from imdb.inference import batch_inputs, run_model
 from imdb.pipeline import Pipeline

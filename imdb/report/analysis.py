@@ -1,0 +1,211 @@
+"""``imdb-leap analyze``: one split through one model (optionally two), every section computed.
+
+The steps are the Tensorleap dashboard's, offline: the integration's own preprocess,
+encoders, ground truth, metadata and loss (``imdb.leap_components``), batched latent
+extraction, a 2-D map of the latent space, clusters, metadata against loss, the hardest
+errors and likely label issues with word heatmaps, and a model-vs-model comparison. Each
+step is timed; only the samples the report shows get heatmaps (they are the costly part).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imdb import scoring
+from imdb.config import Config
+from imdb.explain import DEFAULT_METHOD, DEFAULT_STEPS, Explainer
+from imdb.inference import DEFAULT_BATCH_SIZE, predict_logits
+from imdb.models import load_inference_model, load_keras_model
+from imdb.pipeline import Pipeline
+from imdb.report import clusters as clustering
+from imdb.report import metadata_loss, projection
+from imdb.report.compare import Comparison, compare
+from imdb.report.hardest import ErrorGroup, hardest_errors
+from imdb.report.heatmaps import Heatmap, heatmaps
+from imdb.report.latent import extract
+from imdb.report.mislabeled import LabelIssues, find_label_issues
+from imdb.report.samples import Predictions, Samples, collect, score
+from imdb.report.settings import (DEFAULT_CLUSTER_METHOD, DEFAULT_CLUSTERS, DEFAULT_LAYER, DEFAULT_PROJECTION,
+                                  DEFAULT_SPLIT, DEFAULT_TOP, REPORTS_DIR)
+from imdb.report.timing import StepTimer
+from imdb.report.words import TermCounts
+
+# Fewer samples than this leave nothing to map, cluster or correlate.
+MIN_SAMPLES = 10
+
+
+class AnalysisError(ValueError):
+    """The requested analysis cannot run (too few samples); the message says why."""
+
+
+@dataclass(frozen=True)
+class AnalyzeOptions:
+    """Everything ``imdb-leap analyze`` can change besides the project configuration."""
+
+    split: str = DEFAULT_SPLIT
+    limit: int | None = None
+    out: Path | None = None
+    layer: str = DEFAULT_LAYER
+    projection: str = DEFAULT_PROJECTION
+    cluster_method: str = DEFAULT_CLUSTER_METHOD
+    clusters: int = DEFAULT_CLUSTERS
+    top: int = DEFAULT_TOP
+    method: str = DEFAULT_METHOD
+    steps: int = DEFAULT_STEPS
+    compare: str | None = None
+    compare_model_dir: str | None = None
+    compare_format: str | None = None
+    batch_size: int = DEFAULT_BATCH_SIZE
+    progress: bool = True
+
+    def out_dir(self, config: Config) -> Path:
+        """``--out``, else ``reports/<model>-<split>/`` under the working directory."""
+        return (self.out or Path(REPORTS_DIR) / f"{config.model}-{self.split}").expanduser().resolve()
+
+
+@dataclass
+class ModelRun:
+    """One model's view of the samples."""
+
+    name: str
+    config: Config
+    pipeline: Pipeline
+    predictions: Predictions
+    explainer: Explainer
+
+
+@dataclass
+class Analysis:
+    """Everything the report shows, computed; the writer only formats it."""
+
+    options: AnalyzeOptions
+    run: ModelRun
+    samples: Samples
+    summary: dict[str, Any]
+    confusion: np.ndarray
+    coords: np.ndarray
+    assignments: np.ndarray
+    clusters: list[clustering.ClusterSummary]
+    fields: list[metadata_loss.FieldLoss]
+    claims: list[metadata_loss.Claim]
+    errors: list[ErrorGroup]
+    issues: LabelIssues
+    other: ModelRun | None = None
+    comparison: Comparison | None = None
+    heatmaps: dict[str, dict[str, Heatmap]] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Class names, in the order of the logits."""
+        return self.run.config.labels
+
+
+def analyze(config: Config, options: AnalyzeOptions) -> dict[str, Any]:
+    """Run every step, write the report into ``options.out_dir(config)``, return the JSON summary."""
+    from imdb.report.writer import write_report
+
+    timer = StepTimer()
+    analysis = run_analysis(config, options, timer)
+    out = options.out_dir(config)
+    with timer("write report"):
+        files = write_report(analysis, out)
+    return {"out": str(files["index.html"]), "model": config.model, "split": options.split,
+            "n": len(analysis.samples), "accuracy": analysis.summary["accuracy"], "loss": analysis.summary["loss"],
+            "macro_f1": analysis.summary["macro_f1"], "compare": analysis.other.name if analysis.other else None,
+            "timings": timer.rounded(), "seconds": round(timer.total, 1)}
+
+
+def run_analysis(config: Config, options: AnalyzeOptions, timer: StepTimer) -> Analysis:
+    """Every computed section of the report, timed step by step."""
+    if options.limit:
+        config = config.with_overrides(sample_limit_per_split=options.limit)
+    pipeline = Pipeline(config)
+    with timer("load model"):
+        model = load_keras_model(config)
+    with timer("samples + metadata"):
+        samples = collect(pipeline, options.split, progress=options.progress)
+    if len(samples) < MIN_SAMPLES:
+        raise AnalysisError(f"split {options.split!r} has {len(samples)} samples; analyze needs at least {MIN_SAMPLES}")
+    with timer("inference + latent"):
+        outputs = extract(pipeline, model, samples.ids, layer=options.layer, batch_size=options.batch_size,
+                          progress=options.progress)
+    predictions = score(samples, outputs.logits)
+    # Latent vectors and gradients need the Keras model, whatever ``model_format`` serves.
+    run = ModelRun(name=config.model, config=config, pipeline=pipeline, predictions=predictions,
+                   explainer=Explainer(pipeline, model))
+    summary = scoring.summarize(samples.labels, outputs.logits, config.labels)
+    with timer("projection"):
+        reduced = projection.reduce(outputs.latent, seed=config.seed)
+        coords = projection.project(reduced, options.projection, seed=config.seed, progress=options.progress)
+    with timer("clusters"):
+        assignments = clustering.cluster(reduced, coords, options.cluster_method, options.clusters, seed=config.seed)
+        counts = TermCounts.from_texts(samples.texts)
+        cluster_rows = clustering.summarize_clusters(assignments, samples, predictions, config.labels, counts)
+    with timer("metadata vs loss"):
+        fields = metadata_loss.field_losses(samples, predictions.loss)
+        claims = metadata_loss.evaluate_claims(samples, predictions.loss)
+    with timer("label issues"):
+        issues = find_label_issues(samples.labels, predictions.probabilities)
+    analysis = Analysis(
+        options=options, run=run, samples=samples, summary=summary,
+        confusion=scoring.confusion_counts(samples.labels, predictions.predicted, len(config.labels)),
+        coords=coords, assignments=assignments, clusters=cluster_rows, fields=fields, claims=claims,
+        errors=hardest_errors(samples, predictions, config.labels, options.top), issues=issues)
+    if options.compare:
+        with timer("compare"):
+            _compare(analysis, config, options)
+    with timer("heatmaps"):
+        _heatmaps(analysis, options)
+    analysis.timings = timer.rounded()
+    return analysis
+
+
+def compared_label(other: Config, reference: Config) -> str:
+    """The second model's name: its family, its format when ONNX serves its predictions, and its
+    directory when only the directory tells it from the first (Keras) model."""
+    label = other.model if other.model_format == "h5" else f"{other.model} ({other.model_format})"
+    if label == reference.model and other.model_dir != reference.model_dir:
+        label = f"{label} [{other.model_dir.name}]"
+    return label
+
+
+def _compare(analysis: Analysis, config: Config, options: AnalyzeOptions) -> None:
+    other_config = config.with_overrides(model=options.compare, model_dir=options.compare_model_dir,
+                                         model_format=options.compare_format)
+    pipeline = Pipeline(other_config)
+    model = load_inference_model(other_config)
+    logits = predict_logits(pipeline, model, analysis.samples.ids, batch_size=options.batch_size,
+                            progress=options.progress, desc=f"inference ({other_config.model})")
+    other = ModelRun(name=compared_label(other_config, config), config=other_config, pipeline=pipeline,
+                     predictions=score(analysis.samples, logits),
+                     explainer=Explainer(pipeline, load_keras_model(other_config)))
+    analysis.other = other
+    analysis.comparison = compare(analysis.run.name, analysis.run.predictions, other.name, other.predictions,
+                                  analysis.samples.labels, analysis.samples.texts)
+
+
+def shown_indices(analysis: Analysis) -> dict[str, list[int]]:
+    """Sample indices each heatmap section shows (the only samples that get heatmaps)."""
+    top = analysis.options.top
+    shown = {"errors": [int(i) for group in analysis.errors for i in group.indices],
+             "mislabeled": [int(i) for i in analysis.issues.ranked[:top]]}
+    if analysis.comparison is not None:
+        shown["compare"] = [int(i) for i in analysis.comparison.ranked_flips[:top]]
+    return shown
+
+
+def _heatmaps(analysis: Analysis, options: AnalyzeOptions) -> None:
+    shown = shown_indices(analysis)
+    ids = analysis.samples.ids
+    own = [ids[i] for indices in shown.values() for i in indices]
+    analysis.heatmaps[analysis.run.name] = heatmaps(analysis.run.pipeline, analysis.run.explainer, own,
+                                                    options.method, options.steps, options.progress)
+    if analysis.other is not None:
+        flipped = [ids[i] for i in shown.get("compare", [])]
+        analysis.heatmaps[analysis.other.name] = heatmaps(analysis.other.pipeline, analysis.other.explainer, flipped,
+                                                          options.method, options.steps, options.progress)

@@ -1,0 +1,17 @@
+"""The analysis' choices and defaults, importable without TensorFlow, scikit-learn or code-loader.
+
+Why separate: ``imdb-leap`` builds every sub-command's parser at start-up, and offering these
+as choices must not import the libraries that compute them.
+"""
+
+DEFAULT_SPLIT = "validation"
+# Reviews shown with heatmaps per error kind, per label-issue list and per flip list.
+DEFAULT_TOP = 10
+REPORTS_DIR = "reports"
+# The layer-name contract of imdb.models: the penultimate representation.
+DEFAULT_LAYER = "latent"
+PROJECTIONS = ("umap", "pca", "tsne")
+DEFAULT_PROJECTION = "umap"
+CLUSTER_METHODS = ("kmeans", "hdbscan")
+DEFAULT_CLUSTER_METHOD = "kmeans"
+DEFAULT_CLUSTERS = 8

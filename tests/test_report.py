@@ -1,0 +1,255 @@
+"""``imdb-leap analyze`` end to end on real reviews with the committed dense model, compared
+with a second model, then rendered in headless Chromium; plus the analysis building blocks
+on data small enough to check by hand."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from imdb.config import REPO_ROOT, load_config
+from imdb.report import browser
+from imdb.report.commands import main as analyze_main
+from imdb.report.metadata_loss import loss_bins, verdict
+from imdb.report.mislabeled import UNASSIGNED, find_label_issues
+from imdb.report.page import Section, page_html
+from imdb.report.words import log_odds_z
+
+LIMIT = 300
+TOP = 4
+LABELS = ("negative", "positive")
+METADATA_COLUMNS = ["text_word_count", "text_token_count", "text_truncated", "text_empty", "text_oov_count",
+                    "text_oov_ratio", "sentiment_lexicon_polarity", "sentiment_lexicon_subjectivity", "review_rating",
+                    "review_movie_id"]
+EXPECTED_COLUMNS = ["id", "label", "prediction", "probability_negative", "probability_positive", "loss", "correct",
+                    *METADATA_COLUMNS, "cluster", "x", "y", "compare_prediction", "compare_probability_negative",
+                    "compare_probability_positive", "compare_loss"]
+PNGS = ("summary.png", "population.png", "clusters.png", "metadata_loss.png", "compare.png")
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+FIGURES_WITH_COMPARE = 5
+CLAIM_FIELDS = {"text_oov_count", "text_word_count", "abs_polarity"}
+# The second word model, when model/cnn.h5 is not there yet: a dense model fitted briefly.
+SECOND_MODEL_REVIEWS = 2000
+SECOND_MODEL_EPOCHS = 3
+SECOND_MODEL_LEARNING_RATE = 3e-3
+PROBABILITY_TOLERANCE = 1e-5
+
+
+@dataclass(frozen=True)
+class ReportRun:
+    out: Path
+    result: dict
+    compare: list[str]
+
+
+def _train_second_model(imdb_data_uri: str, data_root: Path, model_dir: Path) -> None:
+    """A dense model fitted for a few epochs on a few reviews: predictions that differ from the
+    committed model's, so the comparison has flips in both directions."""
+    import keras
+
+    from imdb.models import build_model
+    from imdb.text import WordVocabulary
+    from imdb.train import save_keras_model
+
+    config = load_config(environ={}, model="dense", data=imdb_data_uri, data_root=data_root, model_dir=model_dir,
+                         sample_limit_per_split=SECOND_MODEL_REVIEWS)
+    from imdb.pipeline import Pipeline
+
+    keras.utils.set_random_seed(config.seed)
+    pipeline = Pipeline(config)
+    ids = pipeline.split_ids("training")
+    inputs = np.stack([pipeline.model_input(i, "input_tokens") for i in ids])
+    targets = np.stack([pipeline.ground_truth(i) for i in ids])
+    model = build_model(config, len(WordVocabulary.load(config.text.vocab_file)))
+    model.compile(optimizer=keras.optimizers.Adam(SECOND_MODEL_LEARNING_RATE),
+                  loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    model.fit([inputs], targets, epochs=SECOND_MODEL_EPOCHS, batch_size=config.dense.batch_size, verbose=0)
+    save_keras_model(model, config)
+
+
+@pytest.fixture(scope="module")
+def report_run(imdb_data_uri: str, data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> ReportRun:
+    """One ``analyze`` run: dense on 300 validation reviews, compared with the CNN when it is
+    trained, else with a briefly trained second dense model."""
+    out = tmp_path_factory.mktemp("report") / "dense-validation"
+    if (REPO_ROOT / "model" / "cnn.h5").exists():
+        compare = ["--compare", "cnn"]
+    else:
+        second = tmp_path_factory.mktemp("second-model")
+        _train_second_model(imdb_data_uri, data_root, second)
+        compare = ["--compare", "dense", "--compare-model-dir", str(second)]
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        code = analyze_main(["analyze", "--model", "dense", "--data", imdb_data_uri, "--data-root", str(data_root),
+                             "--split", "validation", "--limit", str(LIMIT), "--top", str(TOP), "--out", str(out),
+                             "--no-progress", *compare])
+    assert code == 0
+    return ReportRun(out=out, result=json.loads(stdout.getvalue().strip().splitlines()[-1]), compare=compare)
+
+
+@pytest.fixture(scope="module")
+def rows(report_run: ReportRun) -> list[dict[str, str]]:
+    with open(report_run.out / "samples.csv", newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def summary(report_run: ReportRun) -> dict:
+    return json.loads((report_run.out / "report.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def page(report_run: ReportRun) -> str:
+    return (report_run.out / "index.html").read_text(encoding="utf-8")
+
+
+def test_analyze_prints_a_json_summary_last(report_run: ReportRun) -> None:
+    result = report_run.result
+    assert Path(result["out"]) == report_run.out / "index.html"
+    assert result["n"] == LIMIT and result["split"] == "validation" and result["model"] == "dense"
+    assert result["accuracy"] > 0.8, "the committed dense model is far better than chance"
+    assert {"samples + metadata", "inference + latent", "projection", "clusters", "heatmaps", "compare",
+            "write report"} <= set(result["timings"])
+
+
+def test_every_output_file_is_written(report_run: ReportRun) -> None:
+    for name in (*PNGS, "index.html", "samples.csv", "report.json"):
+        assert (report_run.out / name).stat().st_size > 0, name
+    for name in PNGS:
+        assert (report_run.out / name).read_bytes()[:len(PNG_MAGIC)] == PNG_MAGIC, name
+    leftovers = [path.name for path in report_run.out.iterdir() if ".tmp" in path.name]
+    assert not leftovers, "atomic writes leave no temp files"
+
+
+def test_samples_csv_has_every_column_and_one_row_per_sample(rows: list[dict[str, str]]) -> None:
+    assert list(rows[0]) == EXPECTED_COLUMNS
+    assert len(rows) == LIMIT and len({row["id"] for row in rows}) == LIMIT
+    assert sorted(row["label"] for row in rows).count("positive") == LIMIT // 2, "the limit is label-balanced"
+    for row in rows:
+        probabilities = [float(row[f"probability_{name}"]) for name in LABELS]
+        assert abs(sum(probabilities) - 1.0) < PROBABILITY_TOLERANCE * 10
+        assert row["prediction"] == LABELS[int(np.argmax(probabilities))]
+        assert (row["prediction"] == row["label"]) == (row["correct"] == "True")
+        # The binder's loss is the cross-entropy of the true label's probability.
+        own = probabilities[LABELS.index(row["label"])]
+        assert float(row["loss"]) == pytest.approx(-np.log(max(own, 1e-12)), rel=1e-3, abs=1e-4)
+        assert row["cluster"].lstrip("-").isdigit() and np.isfinite([float(row["x"]), float(row["y"])]).all()
+        assert row["review_movie_id"].startswith("tt")
+
+
+def test_seed_claims_are_verdicts_on_the_runs_own_numbers(rows: list[dict[str, str]], summary: dict, page: str) -> None:
+    """Each claim's rho is recomputed here from samples.csv: the verdicts cannot be canned."""
+    loss = np.array([float(row["loss"]) for row in rows])
+    columns = {"text_oov_count": np.array([float(row["text_oov_count"]) for row in rows]),
+               "text_word_count": np.array([float(row["text_word_count"]) for row in rows]),
+               "abs_polarity": np.abs([float(row["sentiment_lexicon_polarity"]) for row in rows])}
+    claims = summary["claims"]
+    assert {claim["field"] for claim in claims} == CLAIM_FIELDS
+    for claim in claims:
+        expected = stats.spearmanr(columns[claim["field"]], loss)
+        assert claim["rho"] == pytest.approx(expected.statistic, abs=1e-6)
+        assert claim["p_value"] == pytest.approx(expected.pvalue, rel=1e-3)
+        assert claim["verdict"] in ("confirmed", "not confirmed", "contradicted")
+        assert f"Spearman ρ = {claim['rho']:+.3f}" in claim["sentence"]
+        assert claim["sentence"].split(" — ")[0].endswith(claim["verdict"])
+        assert claim["sentence"] in page.replace("&#x27;", "'")
+
+
+def test_sections_and_heatmaps_are_in_the_page(page: str, summary: dict) -> None:
+    for anchor in ("summary", "population", "clusters", "metadata", "samples", "mislabeled", "compare"):
+        assert f'<section id="{anchor}">' in page, anchor
+    errors_shown = sum(min(TOP, total) for total in summary["errors"].values())
+    issues_shown = min(TOP, summary["label_issues"]["flagged"])
+    flips = summary["comparison"]["fixed_by_b"] + summary["comparison"]["broken_by_b"]
+    assert page.count('<div class="sample">') == errors_shown + issues_shown + 2 * min(TOP, flips)
+    assert page.count('class="hw"') > errors_shown, "heatmaps colour words"
+    assert page.count("<script>") >= 1 and page.count("Plotly.newPlot") == FIGURES_WITH_COMPARE
+    assert page.count("* plotly.js v") == 1, "plotly.js is inlined exactly once"
+
+
+def test_comparison_counts_match_the_csv(rows: list[dict[str, str]], summary: dict) -> None:
+    comparison = summary["comparison"]
+    own = np.array([row["prediction"] == row["label"] for row in rows])
+    other = np.array([row["compare_prediction"] == row["label"] for row in rows])
+    assert comparison["fixed_by_b"] == int((~own & other).sum())
+    assert comparison["broken_by_b"] == int((own & ~other).sum())
+    assert comparison["fixed_by_b"] + comparison["broken_by_b"] > 0, "the two models must disagree somewhere"
+    assert comparison["accuracy"][0] == pytest.approx(own.mean()) and comparison["accuracy"][1] == pytest.approx(
+        other.mean())
+    assert [cue["phrase"] for cue in comparison["cues"]] == ["but", "not", "waste of"]
+
+
+def test_report_renders_in_headless_chromium(report_run: ReportRun, tmp_path: Path) -> None:
+    rendered = browser.render(report_run.out / "index.html")
+    assert rendered.errors == []
+    assert rendered.figures == FIGURES_WITH_COMPARE
+    assert rendered.drawn_figures == rendered.figures, "every figure drew its SVG"
+    shot = browser.screenshot(report_run.out / "index.html", tmp_path / "report.png", fragment="#only=clusters")
+    assert shot.read_bytes()[:len(PNG_MAGIC)] == PNG_MAGIC
+
+
+def test_the_error_collector_catches_script_errors(tmp_path: Path) -> None:
+    """Without this, "no errors" above could mean "the collector never ran"."""
+    failing = Section("broken", "broken", "<script>undefinedFunction();</script><script>console.error('boom')</script>")
+    path = tmp_path / "broken.html"
+    path.write_text(page_html("broken", "", [failing]), encoding="utf-8")
+    errors = browser.render(path).errors
+    assert any("undefinedFunction" in error for error in errors) and any("boom" in error for error in errors)
+
+
+def test_unknown_layer_is_a_one_line_error(imdb_data_uri: str, data_root: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    code = analyze_main(["analyze", "--model", "dense", "--data", imdb_data_uri, "--data-root", str(data_root),
+                         "--limit", "20", "--layer", "no_such_layer", "--out", str(tmp_path), "--no-progress"])
+    assert code == 2
+    error = capsys.readouterr().err
+    assert "no_such_layer" in error and "Traceback" not in error
+
+
+# ---------------------------------------------------------------- building blocks
+
+
+def test_confident_learning_flags_confident_disagreements() -> None:
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    probabilities = np.array([[0.9, 0.1], [0.8, 0.2], [0.05, 0.95], [0.2, 0.8], [0.1, 0.9], [0.55, 0.45]])
+    issues = find_label_issues(labels, probabilities)
+    np.testing.assert_allclose(issues.thresholds, [(0.9 + 0.8 + 0.05) / 3, (0.8 + 0.9 + 0.45) / 3])
+    # Sample 2 (label 0, p1 = 0.95 >= t1) is confidently class 1; sample 5 reaches no threshold.
+    assert issues.ranked.tolist() == [2]
+    assert issues.suggested[5] == UNASSIGNED
+    np.testing.assert_array_equal(issues.confident_joint, [[2, 1], [0, 2]])
+
+
+def test_log_odds_z_scores_reward_both_ratio_and_evidence() -> None:
+    group = np.array([50.0, 5.0, 10.0])
+    rest = np.array([10.0, 50.0, 100.0])
+    z = log_odds_z(group, rest, 0.1 * (group + rest))
+    assert z[0] > 0 > z[1]
+    assert z[2] < z[1], "the same under-representation seen twice as often is stronger evidence"
+
+
+def test_verdicts_need_sign_significance_and_size() -> None:
+    assert verdict(-0.3, 1e-9, -1) == "confirmed"
+    assert verdict(0.3, 1e-9, -1) == "contradicted"
+    assert verdict(-0.05, 1e-9, -1) == "not confirmed", "significant but negligible"
+    assert verdict(-0.3, 0.2, -1) == "not confirmed", "large but not significant"
+    assert verdict(float("nan"), float("nan"), 1) == "not confirmed"
+
+
+def test_loss_bins_use_values_when_few_and_quantiles_otherwise() -> None:
+    ratings = np.array([1, 1, 2, 10, 10, 10], dtype=float)
+    loss = np.array([1.0, 3.0, 2.0, 0.0, 0.0, 3.0])
+    bins = loss_bins(ratings, loss)
+    assert [(b.low, b.count, b.mean_loss) for b in bins] == [(1.0, 2, 2.0), (2.0, 1, 2.0), (10.0, 3, 1.0)]
+    lengths = np.arange(1000, dtype=float)
+    quantile_bins = loss_bins(lengths, lengths)
+    assert sum(b.count for b in quantile_bins) == 1000 and len(quantile_bins) == 10
+    assert [b.mean_loss for b in quantile_bins] == sorted(b.mean_loss for b in quantile_bins)
