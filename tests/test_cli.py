@@ -44,6 +44,10 @@ def test_train_writes_model_vocabulary_and_card(official_tarball: Path, tmp_path
     card = last_json(capsys)
     assert card["family"] == "dense" and 0.0 <= card["validation_accuracy"] <= 1.0
     assert {p.name for p in (tmp_path / "models").iterdir()} == {"dense.h5", "dense.keras", "dense.json"}
+    import h5py
+
+    with h5py.File(tmp_path / "models" / "dense.h5") as saved:
+        assert "optimizer_weights" not in saved, "served models carry no optimizer state"
     assert vocab.read_text().startswith("[PAD]\n[UNK]\n")
     code = main(["evaluate", "--model", "dense", "--data", str(official_tarball), "--data-root",
                  str(tmp_path / "cache"), "--model-dir", str(tmp_path / "models"), "--split", "test",
