@@ -37,6 +37,7 @@ class _Review(Protocol):
 class _Encoded(Protocol):
     token_count: int
     oov_count: int
+    content_tokens: int
 
 
 @dataclass(frozen=True)
@@ -157,9 +158,9 @@ class MetadataStore:
             word_count=len(review.text.split()),
             token_count=encoded.token_count,
             truncated=encoded.token_count > self.sequence_length,
-            empty=encoded.token_count == 0,
+            empty=encoded.content_tokens == 0,
             oov_count=encoded.oov_count,
-            oov_ratio=encoded.oov_count / encoded.token_count if encoded.token_count else 0.0,
+            oov_ratio=encoded.oov_count / encoded.content_tokens if encoded.content_tokens else 0.0,
             polarity=polarity,
             subjectivity=subjectivity,
             rating=review.rating,

@@ -124,6 +124,12 @@ class Encoded:
     inputs: dict[str, np.ndarray]
     token_count: int
     oov_count: int
+    # Tokens the tokenizer adds around every review ([CLS], [SEP]); they carry no review text.
+    special_tokens: int = 0
+
+    @property
+    def content_tokens(self) -> int:
+        return self.token_count - self.special_tokens
 
 
 class WordEncoder:

@@ -96,9 +96,13 @@ def imdb_data_uri() -> str:
     uri = os.environ.get(ENV_IMDB_DATA) or (str(DEFAULT_IMDB_TARBALL) if DEFAULT_IMDB_TARBALL.exists() else "")
     if not uri:
         pytest.fail(f"real IMDB data not found: set {ENV_IMDB_DATA} or provide {DEFAULT_IMDB_TARBALL}", pytrace=False)
-    if "://" not in uri and not Path(uri).expanduser().exists():
+    if "://" in uri:
+        return uri
+    path = Path(uri).expanduser()
+    if not path.exists():
         pytest.fail(f"{ENV_IMDB_DATA}={uri} does not exist", pytrace=False)
-    return uri
+    # Absolute, as the CLI and the config resolve it (CI passes a relative ../shared/... path).
+    return str(path.resolve())
 
 
 @pytest.fixture(scope="session")

@@ -253,3 +253,11 @@ def test_loss_bins_use_values_when_few_and_quantiles_otherwise() -> None:
     quantile_bins = loss_bins(lengths, lengths)
     assert sum(b.count for b in quantile_bins) == 1000 and len(quantile_bins) == 10
     assert [b.mean_loss for b in quantile_bins] == sorted(b.mean_loss for b in quantile_bins)
+
+
+def test_faithfulness_is_reported_per_method_and_beats_random(summary: dict, page: str) -> None:
+    rows = {row["method"]: row for row in summary["faithfulness"]}
+    assert set(rows) == {"ig", "gradxinput"}
+    for row in rows.values():
+        assert row["n"] > 0 and row["mean_drop_top_k"] > row["mean_drop_random"] + 0.1, row
+    assert '<section id="faithfulness">' in page

@@ -111,6 +111,7 @@ class BertEncoder:
             inputs={INPUT_IDS: input_ids, ATTENTION_MASK: attention_mask, TOKEN_TYPE_IDS: token_type_ids},
             token_count=len(pieces) + SPECIAL_TOKENS_PER_SEQUENCE,
             oov_count=pieces.count(self.unk_id),
+            special_tokens=SPECIAL_TOKENS_PER_SEQUENCE,
         )
 
     def display_tokens(self, input_ids: np.ndarray) -> list[str]:

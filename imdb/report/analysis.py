@@ -29,8 +29,9 @@ from imdb.report.heatmaps import Heatmap, heatmaps
 from imdb.report.latent import extract
 from imdb.report.mislabeled import LabelIssues, find_label_issues
 from imdb.report.samples import Predictions, Samples, collect, score
-from imdb.report.settings import (DEFAULT_CLUSTER_METHOD, DEFAULT_CLUSTERS, DEFAULT_LAYER, DEFAULT_PROJECTION,
-                                  DEFAULT_SPLIT, DEFAULT_TOP, REPORTS_DIR)
+from imdb.report.settings import (DEFAULT_CLUSTER_METHOD, DEFAULT_CLUSTERS, DEFAULT_FAITHFULNESS_SAMPLES,
+                                  DEFAULT_LAYER, DEFAULT_PROJECTION, DEFAULT_SPLIT, DEFAULT_TOP, FAITHFULNESS_K,
+                                  REPORTS_DIR)
 from imdb.report.timing import StepTimer
 from imdb.report.words import TermCounts
 
@@ -56,6 +57,7 @@ class AnalyzeOptions:
     top: int = DEFAULT_TOP
     method: str = DEFAULT_METHOD
     steps: int = DEFAULT_STEPS
+    faithfulness_samples: int = DEFAULT_FAITHFULNESS_SAMPLES
     compare: str | None = None
     compare_model_dir: str | None = None
     compare_format: str | None = None
@@ -97,6 +99,7 @@ class Analysis:
     other: ModelRun | None = None
     comparison: Comparison | None = None
     heatmaps: dict[str, dict[str, Heatmap]] = field(default_factory=dict)
+    faithfulness: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -161,8 +164,21 @@ def run_analysis(config: Config, options: AnalyzeOptions, timer: StepTimer) -> A
             _compare(analysis, config, options)
     with timer("heatmaps"):
         _heatmaps(analysis, options)
+    if options.faithfulness_samples > 0:
+        with timer("faithfulness"):
+            analysis.faithfulness = _faithfulness(config, options, model)
     analysis.timings = timer.rounded()
     return analysis
+
+
+def _faithfulness(config: Config, options: AnalyzeOptions, model: Any) -> list[dict[str, Any]]:
+    """The deletion test of every attribution method on the analysed split (label-balanced)."""
+    from imdb.explain import faithfulness
+    from imdb.explain.methods import METHODS
+
+    n_samples = min(options.faithfulness_samples, options.limit or options.faithfulness_samples)
+    return [faithfulness(config, method, n_samples, FAITHFULNESS_K, split=options.split, steps=options.steps,
+                         model=model) for method in METHODS]
 
 
 def compared_label(other: Config, reference: Config) -> str:

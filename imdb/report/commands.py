@@ -43,6 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="word attribution method for the heatmaps")
     parser.add_argument("--ig-steps", dest="steps", type=_positive, default=DEFAULT_STEPS,
                         help="integrated-gradients steps")
+    parser.add_argument("--faithfulness-samples", type=int, default=settings.DEFAULT_FAITHFULNESS_SAMPLES,
+                        help="reviews for the heatmap deletion test, per method (0 skips it)")
     parser.add_argument("--compare", choices=MODEL_FAMILIES, help="second model family to compare with")
     parser.add_argument("--compare-model-dir", help="directory of the second model (default: --model-dir)")
     parser.add_argument("--compare-format", choices=MODEL_FORMATS, help="format of the second model's predictions")
@@ -67,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     options = AnalyzeOptions(
         split=args.split, limit=args.limit, out=args.out, layer=args.layer, projection=args.projection,
         cluster_method=args.cluster_method, clusters=args.clusters, top=args.top, method=args.method,
-        steps=args.steps, compare=args.compare,
+        steps=args.steps, faithfulness_samples=args.faithfulness_samples, compare=args.compare,
         compare_model_dir=os.path.abspath(os.path.expanduser(compare_dir)) if compare_dir else None,
         compare_format=args.compare_format, progress=not args.no_progress)
     try:

@@ -210,6 +210,23 @@ def compare_section(analysis: Analysis) -> Section:
     return Section("compare", f"7. Model vs model: {name_a} vs {name_b}", body)
 
 
+METHOD_NAMES = {"ig": "integrated gradients", "gradxinput": "gradient × input"}
+
+
+def faithfulness_section(analysis: Analysis) -> Section:
+    """The deletion test per heatmap method: are the highlighted words the ones the model uses?"""
+    rows = [(METHOD_NAMES.get(row["method"], row["method"]), f"{row['n']:,}", str(row["k"]),
+             _num(row["mean_drop_top_k"]), _num(row["mean_drop_random"]), _num(row["margin"]),
+             _pct(row["win_rate"]), f"{_pct(row['flip_rate_top_k'])} / {_pct(row['flip_rate_random'])}")
+            for row in analysis.faithfulness]
+    note = ("<p class='note'>Delete the k highest-scored words of each review (replace them by padding) versus k "
+            "random words, and measure the drop of the predicted class's probability. Faithful heatmaps make "
+            "the first drop much larger than the second.</p>")
+    table = table_html(("method", "reviews", "k", "drop, top-k words", "drop, random words", "margin",
+                        "top-k hurts more", "prediction flips (top-k / random)"), rows)
+    return Section("faithfulness", "Word heatmaps: faithfulness (deletion test)", note + table)
+
+
 def timings_section(analysis: Analysis) -> Section:
     """Seconds per step, so a slow run shows where its time went."""
     rows = [(step, f"{seconds:.1f}") for step, seconds in analysis.timings.items()]
@@ -223,5 +240,7 @@ def all_sections(analysis: Analysis) -> list[Section]:
                 metadata_section(analysis), samples_section(analysis), mislabeled_section(analysis)]
     if analysis.comparison is not None:
         sections.append(compare_section(analysis))
+    if analysis.faithfulness:
+        sections.append(faithfulness_section(analysis))
     sections.append(timings_section(analysis))
     return sections

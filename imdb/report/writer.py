@@ -153,6 +153,7 @@ def summary_json(analysis: Analysis) -> dict[str, Any]:
                          "confident_joint": analysis.issues.confident_joint.tolist(),
                          "top": [analysis.samples.ids[i] for i in analysis.issues.ranked[:analysis.options.top]]},
         "errors": {g.title: g.total for g in analysis.errors},
+        "faithfulness": list(analysis.faithfulness),
         "timings": dict(analysis.timings),
     }
     if analysis.comparison is not None:
