@@ -30,7 +30,6 @@ NAIVE_SAMPLES = 1000
 INFERENCE_SAMPLES = {"dense": 2000, "cnn": 1000, "bert": 64}
 INFERENCE_BATCH = 64
 FAITHFULNESS_SAMPLES = 200
-FAITHFULNESS_K = 10
 ROUND = 3
 
 
@@ -182,7 +181,7 @@ def bench_faithfulness(config: Config, n_samples: int) -> dict[str, Any]:
     from imdb.explain import faithfulness
     from imdb.explain.methods import METHODS
 
-    return {method: faithfulness(config, method, n_samples, FAITHFULNESS_K) for method in METHODS}
+    return {method: faithfulness(config, method, n_samples) for method in METHODS}
 
 
 def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = NAIVE_SAMPLES,

@@ -30,8 +30,7 @@ from imdb.report.latent import extract
 from imdb.report.mislabeled import LabelIssues, find_label_issues
 from imdb.report.samples import Predictions, Samples, collect, score
 from imdb.report.settings import (DEFAULT_CLUSTER_METHOD, DEFAULT_CLUSTERS, DEFAULT_FAITHFULNESS_SAMPLES,
-                                  DEFAULT_LAYER, DEFAULT_PROJECTION, DEFAULT_SPLIT, DEFAULT_TOP, FAITHFULNESS_K,
-                                  REPORTS_DIR)
+                                  DEFAULT_LAYER, DEFAULT_PROJECTION, DEFAULT_SPLIT, DEFAULT_TOP, REPORTS_DIR)
 from imdb.report.timing import StepTimer
 from imdb.report.words import TermCounts
 
@@ -177,8 +176,8 @@ def _faithfulness(config: Config, options: AnalyzeOptions, model: Any) -> list[d
     from imdb.explain.methods import METHODS
 
     n_samples = min(options.faithfulness_samples, options.limit or options.faithfulness_samples)
-    return [faithfulness(config, method, n_samples, FAITHFULNESS_K, split=options.split, steps=options.steps,
-                         model=model) for method in METHODS]
+    return [faithfulness(config, method, n_samples, split=options.split, steps=options.steps, model=model)
+            for method in METHODS]
 
 
 def compared_label(other: Config, reference: Config) -> str:
