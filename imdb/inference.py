@@ -32,6 +32,14 @@ def run_model(model: Any, inputs: dict[str, np.ndarray]) -> np.ndarray:
     return np.asarray(output, dtype=np.float32)
 
 
+def run_model_batched(model: Any, inputs: dict[str, np.ndarray], batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+    """Logits for already-encoded inputs of any length, ``batch_size`` rows at a time."""
+    rows = len(next(iter(inputs.values())))
+    return np.concatenate([
+        run_model(model, {name: values[start:start + batch_size] for name, values in inputs.items()})
+        for start in range(0, rows, batch_size)])
+
+
 def predict_logits(pipeline: Pipeline, model: Any, ids: Sequence[str], *,
                    batch_size: int = DEFAULT_BATCH_SIZE, progress: bool = True, desc: str = "inference") -> np.ndarray:
     """Logits ``(len(ids), 2)`` in the order of ``ids``."""

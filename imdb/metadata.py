@@ -8,20 +8,20 @@ the cheap token-dependent part depends on the model's tokenizer and is memoised 
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import logging
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Protocol
 
 from tqdm.auto import tqdm
 
-from imdb.atomic import atomic_write_text
+from imdb.data.cache import cache_file
 
 LOG = logging.getLogger(__name__)
+# Bump when the scores' computation changes, so old cache files are not reused.
 SENTIMENT_CACHE_VERSION = 1
 _TAG = re.compile(r"<[^>]*>")
 
@@ -76,14 +76,6 @@ def lexicon_sentiment(text: str) -> tuple[float, float]:
     return float(sentiment.polarity), float(sentiment.subjectivity)
 
 
-def corpus_fingerprint(reviews: Iterable[_Review]) -> str:
-    """Identifies a corpus's texts, so a cache built for one source is never used for another."""
-    digest = hashlib.sha256(f"v{SENTIMENT_CACHE_VERSION}".encode())
-    for review in reviews:
-        digest.update(f"{review.sample_id}\0{len(review.text)}\0".encode("utf-8", "replace"))
-    return digest.hexdigest()[:16]
-
-
 class SentimentCache:
     """TextBlob scores per sample id, filled on demand and persisted as one JSON file."""
 
@@ -118,9 +110,17 @@ class SentimentCache:
         self.save()
 
     def save(self) -> None:
+        """Written like every other cache entry: locked temp file, fsync, rename; a full or
+        read-only disk becomes a CacheWriteError naming the file."""
         if self._dirty:
-            atomic_write_text(self.path, json.dumps(self._scores, separators=(",", ":")))
+            with cache_file(self.path) as temp:
+                temp.write_text(json.dumps(self._scores, separators=(",", ":")), encoding="utf-8")
             self._dirty = False
+
+
+def sentiment_cache_name(content_key: str) -> str:
+    """File name of a corpus's sentiment cache: the corpus's content key and the cache version."""
+    return f"sentiment-v{SENTIMENT_CACHE_VERSION}-{content_key}.json"
 
 
 class MetadataStore:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from imdb.config import Config, load_config
-from imdb.metadata import MetadataStore, SampleMetadata, SentimentCache, corpus_fingerprint
+from imdb.metadata import MetadataStore, SampleMetadata, SentimentCache, sentiment_cache_name
 from imdb.text import Encoded
 
 SPLITS = ("training", "validation", "test")
@@ -50,8 +50,7 @@ class Pipeline:
 
     @cached_property
     def metadata_store(self) -> MetadataStore:
-        reviews = [self.corpus[sample_id] for split in self.corpus.splits for sample_id in self.corpus.ids(split)]
-        cache_file = self.config.data_root / METADATA_DIR / f"sentiment-{corpus_fingerprint(reviews)}.json"
+        cache_file = self.config.data_root / METADATA_DIR / sentiment_cache_name(self.corpus.content_key)
         return MetadataStore(self.encoded, self.config.sequence_length, self.config.labels,
                              SentimentCache(cache_file))
 

@@ -42,6 +42,11 @@ class Corpus:
                 splits.setdefault(TEST, []).append(position)
         return splits
 
+    @property
+    def content_key(self) -> str:
+        """Identifies the indexed content (changes when the source does): a key for derived caches."""
+        return self._index.key
+
     def ids(self, split: str) -> list[str]:
         """Sample ids of ``split`` in canonical order (official split, label, review id)."""
         positions = self._split_positions.get(split)

@@ -19,7 +19,7 @@ from imdb.config import Config
 from imdb.explain.attribution import Attribution, Explainer
 from imdb.explain.methods import DEFAULT_BASELINE, DEFAULT_STEPS, INTEGRATED_GRADIENTS
 from imdb.explain.split import TokenSpec
-from imdb.inference import batch_inputs, run_model
+from imdb.inference import batch_inputs, run_model_batched
 from imdb.pipeline import Pipeline
 
 DEFAULT_SPLIT = "validation"
@@ -27,7 +27,6 @@ DEFAULT_K = 10
 # Random deletions drawn per review; their drops are averaged, so the random reference is
 # not one lucky (or unlucky) draw.
 RANDOM_REPEATS = 5
-INFERENCE_BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -110,8 +109,4 @@ def delete_positions(inputs: dict[str, np.ndarray], spec: TokenSpec, positions: 
 
 
 def _class_probability(model: Any, inputs: dict[str, np.ndarray], classes: np.ndarray) -> np.ndarray:
-    rows = len(classes)
-    logits = np.concatenate([
-        run_model(model, {name: values[start:start + INFERENCE_BATCH] for name, values in inputs.items()})
-        for start in range(0, rows, INFERENCE_BATCH)])
-    return scoring.softmax(logits)[np.arange(rows), classes]
+    return scoring.softmax(run_model_batched(model, inputs))[np.arange(len(classes)), classes]
