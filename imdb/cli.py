@@ -79,7 +79,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from imdb.bench.run import run_bench
 
     result = run_bench(config_from_args(args), limit=args.limit, naive_samples=args.naive_samples,
-                       inference=not args.no_inference, faithfulness_samples=args.faithfulness_samples)
+                       inference=not args.no_inference, faithfulness_samples=args.faithfulness_samples,
+                       linear=not args.no_linear_reference)
     return print_result(result)
 
 
@@ -94,6 +95,8 @@ def _register_bench(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-inference", action="store_true", help="skip the Keras/ONNX throughput section")
     parser.add_argument("--faithfulness-samples", type=int, default=FAITHFULNESS_SAMPLES,
                         help="reviews for the heatmap deletion test (0 skips it)")
+    parser.add_argument("--no-linear-reference", action="store_true",
+                        help="skip the TF-IDF + logistic regression reference on the same split")
     parser.set_defaults(func=_cmd_bench)
 
 

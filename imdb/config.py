@@ -22,6 +22,8 @@ DEFAULT_CONFIG_FILE = PACKAGE_DIR / "project_config.yaml"
 CONFIG_FILE_ENV = "IMDB_CONFIG"
 
 MODEL_FAMILIES = ("dense", "cnn", "bert")
+# How a word model's embedding starts: random, or from the BERT checkpoint's WordPiece table.
+EMBEDDING_INITS = ("random", "checkpoint")
 WORD_FAMILIES = ("dense", "cnn")
 MODEL_FORMATS = ("h5", "onnx")
 MAX_SEQUENCE_LENGTH = 4096
@@ -72,6 +74,7 @@ class WordModelConfig:
     filters: tuple[int, ...] = ()
     kernel_size: int = 0
     pool_size: int = 0
+    embedding_init: str = "random"
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,8 @@ def _word_model(reader: "_Reader", name: str) -> WordModelConfig:
         filters=tuple(reader.int_list(f"{name}.filters")) if "filters" in section else (),
         kernel_size=reader.integer(f"{name}.kernel_size", minimum=1) if "kernel_size" in section else 0,
         pool_size=reader.integer(f"{name}.pool_size", minimum=1) if "pool_size" in section else 0,
+        embedding_init=(reader.choice(f"{name}.embedding_init", EMBEDDING_INITS) if "embedding_init" in section
+                        else "random"),
     )
 
 

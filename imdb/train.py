@@ -18,9 +18,10 @@ import numpy as np
 
 from imdb import scoring
 from imdb.atomic import atomic_path, atomic_write_text
-from imdb.config import Config
+from imdb.config import Config, ConfigError
 from imdb.models import H5_SUFFIX, KERAS_SUFFIX, build_model, card_path, model_path
 from imdb.pipeline import Pipeline
+from imdb.text import WordVocabulary
 
 LOG = logging.getLogger(__name__)
 EARLY_STOPPING_PATIENCE = 2
@@ -70,12 +71,26 @@ def word_arrays(pipeline: Pipeline, split: str, limit: int | None = None) -> tup
     return inputs, labels
 
 
+def initialise_from_checkpoint(model: Any, vocabulary: WordVocabulary, config: Config, dim: int) -> None:
+    """Start the word embedding from the BERT checkpoint's WordPiece vectors (``embedding_init``)."""
+    from imdb.models.word import EMBEDDING_LAYER
+    from imdb.models.word_init import checkpoint_word_vectors
+
+    try:
+        vectors = checkpoint_word_vectors(vocabulary, config, dim)
+    except ConfigError as exc:
+        raise ConfigError(f"setting '{config.model}.embedding_init: checkpoint' reads the BERT checkpoint's "
+                          f"WordPiece vectors (set it to random to train without them): {exc}") from exc
+    model.get_layer(EMBEDDING_LAYER).set_weights([vectors])
+    LOG.info("embedding initialised from the WordPiece table of %s", config.bert.checkpoint)
+
+
 def train_word_model(config: Config, *, progress: bool = True) -> dict[str, Any]:
     """Build the vocabulary from the training split, fit dense or CNN, save model and card."""
     import keras
     from tqdm.keras import TqdmCallback
 
-    from imdb.text import WordVocabulary, words
+    from imdb.text import words
 
     keras.utils.set_random_seed(config.seed)
     pipeline = Pipeline(config)
@@ -89,6 +104,8 @@ def train_word_model(config: Config, *, progress: bool = True) -> dict[str, Any]
     x_train, y_train = word_arrays(pipeline, "training")
     x_val, y_val = word_arrays(pipeline, "validation")
     model = build_model(config, len(vocabulary))
+    if params.embedding_init == "checkpoint":
+        initialise_from_checkpoint(model, vocabulary, config, params.embedding_dim)
     model.compile(optimizer=keras.optimizers.Adam(params.learning_rate),
                   loss=keras.losses.CategoricalCrossentropy(from_logits=True,
                                                             label_smoothing=params.label_smoothing),

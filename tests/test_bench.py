@@ -22,7 +22,11 @@ def test_bench_reports_every_section_with_the_naive_ratio(imdb_tarball: Path, tm
                                env=leap_test.check_env(imdb_tarball, tmp_path / "cache"))
     assert completed.returncode == 0, completed.stderr[-3000:]
     result = json.loads(completed.stdout.strip().splitlines()[-1])
-    assert {"data", "binder", "pass", "naive", "faithfulness", "memory"} <= set(result)
+    assert {"data", "binder", "pass", "naive", "faithfulness", "linear_reference", "memory"} <= set(result)
+    linear = result["linear_reference"]
+    assert linear["training"] == linear["validation"] == BENCH_LIMIT
+    assert 0.5 < linear["unigram_accuracy"] <= 1.0 and 0.5 < linear["unigram_bigram_accuracy"] <= 1.0
+    assert "dense_accuracy" not in linear, "cards cover the whole split: no ratio on a limited run"
     assert result["data"]["cold_start_s"] > 0 and result["data"]["warm_load_s"] > 0
     assert result["pass"]["samples"] == BENCH_LIMIT and result["pass"]["whole_pass_s"] > 0
     for name in ("input_tokens", "sentiment", "metadata_text", "review_visualizer"):

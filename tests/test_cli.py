@@ -6,12 +6,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import keras
+import numpy as np
 import pytest
 
 import leap_test
 from imdb.cli import main
-from imdb.config import REPO_ROOT
+from imdb.config import REPO_ROOT, load_config
 from imdb.models import ModelError
+from imdb.models.word import EMBEDDING_LAYER
+from imdb.models.word_init import checkpoint_word_vectors
+from imdb.text import RESERVED_TOKENS, WordVocabulary
 
 EVAL_LIMIT = 200
 REQUIRED_EVAL_KEYS = {"model", "split", "n", "accuracy", "loss", "macro_f1", "confusion"}
@@ -19,6 +24,25 @@ REQUIRED_EVAL_KEYS = {"model", "split", "n", "accuracy", "loss", "macro_f1", "co
 
 def last_json(capsys: pytest.CaptureFixture[str]) -> dict:
     return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def train_on(tarball: Path, tmp_path: Path, family: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, Path]:
+    """``imdb-leap train`` on ``tarball`` with vocabulary, cache and models under ``tmp_path``."""
+    vocab = tmp_path / "vocab.txt"
+    monkeypatch.setenv("IMDB_VOCAB_FILE", str(vocab))
+    code = main(["train", "--model", family, "--data", str(tarball), "--data-root", str(tmp_path / "cache"),
+                 "--model-dir", str(tmp_path / "models"), "--no-progress"])
+    return code, vocab
+
+
+def trained_card(tarball: Path, tmp_path: Path, family: str, monkeypatch: pytest.MonkeyPatch,
+                 capsys: pytest.CaptureFixture[str]) -> tuple[dict, Path]:
+    """Train ``family`` (see :func:`train_on`), expect success; its model card and vocabulary."""
+    code, vocab = train_on(tarball, tmp_path, family, monkeypatch)
+    assert code == 0
+    card = last_json(capsys)
+    assert card["family"] == family and 0.0 <= card["validation_accuracy"] <= 1.0
+    return card, vocab
 
 
 def test_evaluate_prints_one_json_line_last(imdb_data_uri: str, data_root: Path,
@@ -36,13 +60,7 @@ def test_evaluate_prints_one_json_line_last(imdb_data_uri: str, data_root: Path,
 def test_train_writes_model_vocabulary_and_card(official_tarball: Path, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    vocab = tmp_path / "vocab.txt"
-    monkeypatch.setenv("IMDB_VOCAB_FILE", str(vocab))
-    code = main(["train", "--model", "dense", "--data", str(official_tarball), "--data-root",
-                 str(tmp_path / "cache"), "--model-dir", str(tmp_path / "models"), "--no-progress"])
-    assert code == 0
-    card = last_json(capsys)
-    assert card["family"] == "dense" and 0.0 <= card["validation_accuracy"] <= 1.0
+    _, vocab = trained_card(official_tarball, tmp_path, "dense", monkeypatch, capsys)
     assert {p.name for p in (tmp_path / "models").iterdir()} == {"dense.h5", "dense.keras", "dense.json"}
     import h5py
 
@@ -54,6 +72,33 @@ def test_train_writes_model_vocabulary_and_card(official_tarball: Path, tmp_path
                  "--no-progress"])
     assert code == 0
     assert last_json(capsys)["split"] == "test"
+
+
+def test_cnn_training_starts_from_the_checkpoint_word_vectors(official_tarball: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    card, vocab = trained_card(official_tarball, tmp_path, "cnn", monkeypatch, capsys)
+    assert card["params"]["embedding_init"] == "checkpoint"
+    config = load_config()
+    start = checkpoint_word_vectors(WordVocabulary.load(vocab), config, config.cnn.embedding_dim)
+    trained = keras.models.load_model(tmp_path / "models" / "cnn.keras", compile=False)
+    learned = trained.get_layer(EMBEDDING_LAYER).get_weights()[0]
+    words = slice(len(RESERVED_TOKENS), None)
+    cosines = np.sum(start[words] * learned[words], axis=1) / (
+        np.linalg.norm(start[words], axis=1) * np.linalg.norm(learned[words], axis=1))
+    # A short run moves the vectors a little; a random start would leave cosines near 0.
+    assert np.median(cosines) > 0.5
+
+
+def test_cnn_training_without_the_checkpoint_names_both_settings(official_tarball: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("IMDB_BERT_CHECKPOINT", str(tmp_path / "no-such-checkpoint"))
+    code, _ = train_on(official_tarball, tmp_path, "cnn", monkeypatch)
+    assert code == 2
+    error = capsys.readouterr().err
+    assert "cnn.embedding_init" in error and "no-such-checkpoint" in error and "Traceback" not in error
+    assert not (tmp_path / "models" / "cnn.h5").exists()
 
 
 def test_user_errors_are_one_line_without_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -70,7 +115,6 @@ def test_user_errors_are_one_line_without_traceback(tmp_path: Path, monkeypatch:
 
 
 def test_vocabulary_model_mismatch_fails_at_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from imdb.config import load_config
     from imdb.models import load_keras_model
 
     vocab = tmp_path / "short_vocab.txt"

@@ -51,6 +51,7 @@ def test_gs_and_hf_uris_pass_through_unchanged() -> None:
     ("bert.max_len", 4096, "'bert.max_len'"),
     ("validation_fraction", 1.5, "'validation_fraction'"),
     ("labels", ["only-one"], "'labels'"),
+    ("cnn.embedding_init", "glove", "'cnn.embedding_init'"),
 ])
 def test_bad_settings_fail_naming_setting_and_file(tmp_path: Path, key: str, value, fragment: str) -> None:
     path = write_config(tmp_path, **{key: value})

@@ -6,7 +6,8 @@ every decorated function, first and repeated calls; ``pass`` a whole warm pass o
 through every per-sample function and visualizer; ``naive`` the official example's approach
 on the same functions and its per-sample ``ratio`` to ours; ``inference`` Keras and ONNX
 throughput per trained family; ``faithfulness`` the deletion test of each word-heatmap method;
-``memory`` peak RSS.
+``linear_reference`` TF-IDF + logistic regression on the same split and vocabulary size,
+beside the word models' accuracies and their ratio to it; ``memory`` peak RSS.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from imdb.bench.linear import linear_reference
 from imdb.bench.naive import NaiveIntegration, extract_reviews
 from imdb.bench.timing import Stopwatch, peak_memory_mb, time_calls
 from imdb.config import MODEL_FAMILIES, Config
@@ -187,7 +189,8 @@ def bench_faithfulness(config: Config, n_samples: int) -> dict[str, Any]:
 
 
 def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = NAIVE_SAMPLES,
-              inference: bool = True, faithfulness_samples: int = FAITHFULNESS_SAMPLES) -> dict[str, Any]:
+              inference: bool = True, faithfulness_samples: int = FAITHFULNESS_SAMPLES,
+              linear: bool = True) -> dict[str, Any]:
     """All sections in one process, so the figures are comparable with each other."""
     with tempfile.TemporaryDirectory(prefix="imdb-bench-") as scratch:
         workdir = Path(scratch)
@@ -210,5 +213,7 @@ def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = 
             result["inference"] = bench_inference(config, workdir)
         if faithfulness_samples:
             result["faithfulness"] = bench_faithfulness(config, faithfulness_samples)
+        if linear:
+            result["linear_reference"] = linear_reference(config, pipeline, limit)
         result["memory"] = {"peak_rss_mb": peak_memory_mb()}
     return result

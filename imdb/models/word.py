@@ -38,7 +38,8 @@ def build_dense(vocab_size: int, sequence_length: int, params: WordModelConfig) 
     """
     tokens = _token_input(sequence_length)
     x = _embedding(vocab_size, params.embedding_dim)(tokens)
-    # Whole-word dropout: the model cannot lean on a handful of giveaway words.
+    # SpatialDropout1D drops whole embedding channels for every word of a review at once, so no
+    # single direction of the embedding can carry the verdict on its own.
     x = keras.layers.SpatialDropout1D(params.embedding_dropout, name="word_dropout")(x)
     x = keras.layers.Dense(params.hidden_units, activation="relu", name="word_features")(x)
     x = keras.layers.GlobalAveragePooling1D(name="average")(x)
