@@ -25,7 +25,9 @@ def test_bench_reports_every_section_with_the_naive_ratio(imdb_tarball: Path, tm
     assert {"data", "binder", "pass", "naive", "faithfulness", "linear_reference", "memory"} <= set(result)
     linear = result["linear_reference"]
     assert linear["training"] == linear["validation"] == BENCH_LIMIT
-    assert 0.5 < linear["unigram_accuracy"] <= 1.0 and 0.5 < linear["unigram_bigram_accuracy"] <= 1.0
+    for features in ("unigram", "unigram_bigram", "unigram_all_words"):
+        assert 0.5 < linear[f"{features}_accuracy"] <= 1.0 and linear[f"{features}_features"] > 0
+    assert linear["unigram_all_words_features"] >= linear["unigram_features"]
     assert "dense_accuracy" not in linear, "cards cover the whole split: no ratio on a limited run"
     assert result["data"]["cold_start_s"] > 0 and result["data"]["warm_load_s"] > 0
     assert result["pass"]["samples"] == BENCH_LIMIT and result["pass"]["whole_pass_s"] > 0
