@@ -17,6 +17,8 @@ import imdb  # noqa: F401  (analytics off before anything imports code_loader)
 from imdb.config import MODEL_FAMILIES, MODEL_FORMATS, Config, ConfigError, load_config
 
 LOG = logging.getLogger("imdb")
+# Exit status of a settings or input error (argparse uses the same for bad flags).
+USAGE_ERROR = 2
 
 
 def add_config_options(parser: argparse.ArgumentParser, *, model: bool = True) -> None:
@@ -146,16 +148,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except user_errors() as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"imdb-leap {args.command}: error: {message}", file=sys.stderr)
-        return 2
+        return USAGE_ERROR
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
     """Errors caused by settings or inputs: reported in one line, without a traceback."""
     from imdb.data import DataError
     from imdb.models import ModelError
+    from imdb.report.settings import AnalysisError
     from imdb.text import VocabularyError
 
-    return ConfigError, DataError, ModelError, VocabularyError
+    return ConfigError, DataError, ModelError, VocabularyError, AnalysisError
 
 
 if __name__ == "__main__":

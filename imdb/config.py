@@ -117,11 +117,11 @@ class Config:
         return self.bert.max_len if self.is_bert else self.text.sequence_length
 
     def with_overrides(self, **overrides: Any) -> "Config":
-        """A copy with top-level or dotted (``bert.max_len``) settings replaced and re-validated."""
+        """A copy with top-level or dotted (``bert.max_len``) settings replaced and re-validated;
+        like CLI flags, ``None`` keeps a setting and a relative path is relative to the working
+        directory."""
         raw = copy.deepcopy(self.raw)
-        for key, value in overrides.items():
-            if value is not None:
-                _set_dotted(raw, key.replace("__", "."), value)
+        _apply_overrides(raw, overrides)
         return _build(raw, self.source_file)
 
 
@@ -142,11 +142,16 @@ def load_config(path: str | os.PathLike | None = None, *, environ: Mapping[str, 
         if env.get(env_name):
             value = env[env_name] if key in PATH_KEYS else yaml.safe_load(env[env_name])
             _set_dotted(raw, key, _from_working_directory(key, value))
+    _apply_overrides(raw, overrides)
+    return _build(raw, source)
+
+
+def _apply_overrides(raw: dict, overrides: Mapping[str, Any]) -> None:
+    """Keyword overrides (``bert__max_len`` or ``bert.max_len``) into ``raw``; ``None`` is skipped."""
     for key, value in overrides.items():
         if value is not None:
             dotted = key.replace("__", ".")
             _set_dotted(raw, dotted, _from_working_directory(dotted, value))
-    return _build(raw, source)
 
 
 def _from_working_directory(key: str, value: Any) -> Any:

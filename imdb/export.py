@@ -16,7 +16,7 @@ import numpy as np
 from imdb.atomic import atomic_path
 from imdb.config import Config
 from imdb.inference import batch_inputs, run_model
-from imdb.models import H5_SUFFIX, ONNX_SUFFIX, ModelError, load_keras_model, model_path
+from imdb.models import H5_SUFFIX, ONNX_SUFFIX, ModelError, load_keras_model, model_path, open_onnx
 from imdb.pipeline import Pipeline
 
 LOG = logging.getLogger(__name__)
@@ -70,9 +70,7 @@ def _convert_to_onnx(model: Any, input_names: tuple[str, ...], length: int, outp
 
 def _max_difference(model: Any, onnx_file: Path, pipeline: Pipeline, samples: int) -> tuple[float, int]:
     """Largest absolute logit difference between onnxruntime and Keras on validation reviews."""
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
+    session = open_onnx(onnx_file)
     ids = pipeline.split_ids("validation")[:samples]
     inputs = batch_inputs(pipeline, ids)
     keras_logits = run_model(model, inputs)

@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 
 from imdb.config import Config, load_config
+from imdb.data.cache import METADATA_DIR
 from imdb.metadata import MetadataStore, SampleMetadata, SentimentCache, sentiment_cache_name
 from imdb.text import Encoded
 
 SPLITS = ("training", "validation", "test")
-METADATA_DIR = "metadata"
 
 
 class Pipeline:
@@ -54,10 +54,12 @@ class Pipeline:
         return MetadataStore(self.encoded, self.config.sequence_length, self.config.labels,
                              SentimentCache(cache_file))
 
-    def split_ids(self, split: str) -> list[str]:
-        """Sample ids of a split, capped by ``sample_limit_per_split`` with labels balanced."""
+    def split_ids(self, split: str, limit: int | None = None) -> list[str]:
+        """Sample ids of a split, capped by ``sample_limit_per_split`` and by ``limit`` (the
+        smaller wins) with labels balanced."""
         ids = self.corpus.ids(split)
-        limit = self.config.sample_limit_per_split
+        caps = [cap for cap in (self.config.sample_limit_per_split, limit) if cap is not None]
+        limit = min(caps) if caps else None
         if limit is None or limit >= len(ids):
             return list(ids)
         return balanced_subset(ids, [self.corpus[i].label for i in ids], limit, self.config.seed)

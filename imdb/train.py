@@ -19,7 +19,7 @@ import numpy as np
 from imdb import scoring
 from imdb.atomic import atomic_path, atomic_write_text
 from imdb.config import Config, ConfigError
-from imdb.models import H5_SUFFIX, KERAS_SUFFIX, build_model, card_path, model_path
+from imdb.models import H5_SUFFIX, KERAS_SUFFIX, build_model, card_path, custom_objects, model_path
 from imdb.pipeline import Pipeline
 from imdb.text import WordVocabulary
 
@@ -32,15 +32,10 @@ def inference_copy(model: Any, config: Config) -> Any:
     (it only runs inference). Round-trips through an uncompiled load."""
     import keras
 
-    objects = {}
-    if config.is_bert:
-        from imdb.models import bert
-
-        objects = bert.custom_objects()
     with tempfile.TemporaryDirectory(prefix="imdb-save-") as scratch:
         staged = Path(scratch) / f"model{KERAS_SUFFIX}"
         model.save(staged)
-        return keras.models.load_model(staged, compile=False, custom_objects=objects)
+        return keras.models.load_model(staged, compile=False, custom_objects=custom_objects(config.is_bert))
 
 
 def save_keras_model(model: Any, config: Config) -> list[Path]:

@@ -15,7 +15,7 @@ import numpy as np
 
 from imdb.config import MODEL_FAMILIES, Config
 from imdb.models import read_card
-from imdb.pipeline import Pipeline, balanced_subset
+from imdb.pipeline import Pipeline
 from imdb.text import words
 
 VALIDATION_SPLIT = "validation"
@@ -30,9 +30,7 @@ ROUND = 4
 def _texts_and_labels(pipeline: Pipeline, split: str, limit: int | None) -> tuple[list[str], np.ndarray]:
     """The split's standardised texts and labels; ``limit`` takes a label-balanced subset."""
     corpus = pipeline.corpus
-    ids = pipeline.split_ids(split)
-    if limit is not None and limit < len(ids):
-        ids = balanced_subset(ids, [corpus[i].label for i in ids], limit, pipeline.config.seed)
+    ids = pipeline.split_ids(split, limit)
     return [" ".join(words(corpus[i].text)) for i in ids], np.array([corpus[i].label for i in ids])
 
 

@@ -24,7 +24,7 @@ from imdb.bench.linear import linear_reference
 from imdb.bench.naive import NaiveIntegration, extract_reviews
 from imdb.bench.timing import Stopwatch, peak_memory_mb, time_calls
 from imdb.config import MODEL_FAMILIES, Config
-from imdb.models import ModelError, model_path
+from imdb.models import ONNX_SUFFIX, ModelError, model_path, open_onnx
 from imdb.pipeline import Pipeline
 
 PASS_SPLIT = "training"
@@ -35,10 +35,17 @@ FAITHFULNESS_SAMPLES = 200
 ROUND = 3
 
 
+def _input_names(is_bert: bool) -> tuple[str, ...]:
+    """The input encoders of the family; the first carries the token ids."""
+    from imdb.models.bert import INPUT_NAMES
+    from imdb.models.word import INPUT_NAME
+
+    return INPUT_NAMES if is_bert else (INPUT_NAME,)
+
+
 def _binder_functions(binder: Any, is_bert: bool) -> dict[str, Callable]:
     """The per-sample decorated functions of ``leap_binder``, named as on the platform."""
-    inputs = ("input_ids", "attention_mask", "token_type_ids") if is_bert else ("input_tokens",)
-    names = (*inputs, "sentiment", "metadata_label", "metadata_text", "metadata_sentiment_lexicon",
+    names = (*_input_names(is_bert), "sentiment", "metadata_label", "metadata_text", "metadata_sentiment_lexicon",
              "metadata_review")
     return {name: getattr(binder, name) for name in names}
 
@@ -86,8 +93,7 @@ def bench_binder(binder: Any, subset: Any, ids: list[str], is_bert: bool) -> dic
     results = {}
     for name, function in _binder_functions(binder, is_bert).items():
         results[name] = {"first": time_calls(function, calls), "repeat": time_calls(function, calls)}
-    token_name = "input_ids" if is_bert else "input_tokens"
-    tokens = [(getattr(binder, token_name)(sample_id, subset),) for sample_id in ids]
+    tokens = [(getattr(binder, _input_names(is_bert)[0])(sample_id, subset),) for sample_id in ids]
     gts = [(binder.sentiment(sample_id, subset),) for sample_id in ids]
     logits = [(np.array([0.3, -0.2], dtype=np.float32), gt[0]) for gt in gts]
     results["review_visualizer"] = {"repeat": time_calls(binder.review_visualizer, tokens)}
@@ -109,7 +115,7 @@ def bench_pass(binder: Any, subset: Any, ids: list[str], is_bert: bool) -> dict[
     functions = _binder_functions(binder, is_bert)
     _whole_pass(functions, ids, (subset,))
     data_seconds = _whole_pass(functions, ids, (subset,))
-    token_function = functions["input_ids" if is_bert else "input_tokens"]
+    token_function = functions[_input_names(is_bert)[0]]
     logits = np.array([0.3, -0.2], dtype=np.float32)
     with Stopwatch() as visual_watch:
         for sample_id in ids:
@@ -162,13 +168,11 @@ def bench_inference(config: Config, workdir: Path) -> dict[str, Any]:
         ids = pipeline.split_ids("validation")[: INFERENCE_SAMPLES[family]]
         for sample_id in ids:
             pipeline.encoded(sample_id)
-        onnx_file = model_path(family_config, ".onnx")
+        onnx_file = model_path(family_config, ONNX_SUFFIX)
         if not onnx_file.exists():
             onnx_file = workdir / f"{family}.onnx"
             export(family_config, "onnx", target=onnx_file)
-        import onnxruntime
-
-        session = onnxruntime.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
+        session = open_onnx(onnx_file)
         row: dict[str, Any] = {"samples": len(ids), "batch": INFERENCE_BATCH}
         for name, model in (("keras", keras_model), ("onnx", session)):
             predict_logits(pipeline, model, ids[:INFERENCE_BATCH], batch_size=INFERENCE_BATCH, progress=False)
@@ -182,10 +186,10 @@ def bench_inference(config: Config, workdir: Path) -> dict[str, Any]:
 
 def bench_faithfulness(config: Config, n_samples: int) -> dict[str, Any]:
     """Deletion test per attribution method: top-k attributed words versus k random words."""
-    from imdb.explain import faithfulness
+    from imdb.explain.deletion import faithfulness_of_methods
     from imdb.explain.methods import METHODS
 
-    return {method: faithfulness(config, method, n_samples) for method in METHODS}
+    return dict(zip(METHODS, faithfulness_of_methods(config, METHODS, n_samples)))
 
 
 def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = NAIVE_SAMPLES,

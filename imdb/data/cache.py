@@ -31,7 +31,9 @@ INDEX_DIR = "index"
 SPLIT_DIR = "splits"
 DOWNLOAD_DIR = "downloads"
 SOURCE_DIR = "sources"
-CACHE_DIRS = (INDEX_DIR, SPLIT_DIR, DOWNLOAD_DIR, SOURCE_DIR)
+# Written by imdb.metadata (TextBlob scores) through cache_file, so swept like the others.
+METADATA_DIR = "metadata"
+CACHE_DIRS = (INDEX_DIR, SPLIT_DIR, DOWNLOAD_DIR, SOURCE_DIR, METADATA_DIR)
 
 KEY_HEX_CHARS = 32
 # A temp file this old belongs to a writer that was killed; live writers finish in minutes.

@@ -195,14 +195,18 @@ def _credentials() -> tuple[Credentials, str, str]:
     return credentials, project, f"service-account credentials {credentials.service_account_email} ({ENV_AUTH_SECRET})"
 
 
+def _cause(exc: BaseException) -> BaseException:
+    """The last error behind a ``RetryError`` (the error itself otherwise)."""
+    return exc.cause if isinstance(exc, api_exceptions.RetryError) and exc.cause else exc
+
+
 def _answered(exc: BaseException) -> bool:
     """True when retries ran out on HTTP error answers rather than on network failures."""
-    cause = exc.cause if isinstance(exc, api_exceptions.RetryError) else exc
-    return isinstance(cause, (api_exceptions.GoogleAPICallError, InvalidResponse))
+    return isinstance(_cause(exc), (api_exceptions.GoogleAPICallError, InvalidResponse))
 
 
 def _brief(exc: BaseException) -> str:
-    cause = exc.cause if isinstance(exc, api_exceptions.RetryError) and exc.cause else exc
+    cause = _cause(exc)
     if isinstance(cause, InvalidResponse):
         # Media downloads report an HTTP error as a tuple of fragments; name the status plainly.
         return f"HTTP {cause.response.status_code} {cause.response.reason or ''} from {cause.response.url}".strip()

@@ -50,17 +50,34 @@ def faithfulness(config: Config, method: str, n_samples: int, k: int = DEFAULT_K
     top-k deletion hurt more than the random one (``win_rate``), and how often each flipped
     the prediction.
     """
-    started = time.perf_counter()
+    return faithfulness_of_methods(config, [method], n_samples, k, split=split, steps=steps, baseline=baseline,
+                                   model=model, progress=progress)[0]
+
+
+def faithfulness_of_methods(config: Config, methods: Sequence[str], n_samples: int, k: int = DEFAULT_K, *,
+                            split: str = DEFAULT_SPLIT, steps: int = DEFAULT_STEPS,
+                            baseline: str = DEFAULT_BASELINE, model: Any = None,
+                            progress: bool = False) -> list[dict[str, Any]]:
+    """:func:`faithfulness` of each method on the same reviews, loading the data and the
+    model once for all of them."""
     pipeline = Pipeline(config.with_overrides(sample_limit_per_split=n_samples))
     ids = pipeline.split_ids(split)
     explainer = Explainer(pipeline, model, baseline=baseline)
+    return [_deletion_test(pipeline, explainer, ids, method, k, split=split, steps=steps, progress=progress)
+            for method in methods]
+
+
+def _deletion_test(pipeline: Pipeline, explainer: Explainer, ids: list[str], method: str, k: int, *, split: str,
+                   steps: int, progress: bool) -> dict[str, Any]:
+    started = time.perf_counter()
+    config = pipeline.config
     attributions = explainer.explain(ids, method, steps=steps, progress=progress)
     drops = deletion_drops(pipeline, explainer.model, explainer.spec, attributions, k, seed=config.seed)
     top_drop = drops.original - drops.top_k
     random_drop = drops.original - drops.random
     return {
         "model": config.model, "method": method, "split": split, "n": len(ids), "k": k,
-        "steps": steps if method == INTEGRATED_GRADIENTS else None, "baseline": baseline,
+        "steps": steps if method == INTEGRATED_GRADIENTS else None, "baseline": explainer.baseline,
         "mean_drop_top_k": round(float(top_drop.mean()), 4),
         "mean_drop_random": round(float(random_drop.mean()), 4),
         "margin": round(float(top_drop.mean() - random_drop.mean()), 4),

@@ -23,12 +23,12 @@ import numpy as np
 import tensorflow as tf
 
 from imdb.config import Config
+from imdb.models.bert import ATTENTION_MASK
+from imdb.models.word import EMBEDDING_LAYER
 
-# Layer-name contract (imdb.models): the word models' embedding, and keras-hub's WordPiece
-# embedding inside the BERT backbone.
-WORD_EMBEDDING_LAYER = "embedding"
+# keras-hub's WordPiece embedding inside the BERT backbone (the word models' is
+# imdb.models.word.EMBEDDING_LAYER).
 BERT_EMBEDDING_LAYER = "token_embedding"
-BERT_MASK_INPUT = "attention_mask"
 TOKEN_ID_DTYPE = tf.int32
 
 
@@ -59,10 +59,10 @@ def token_spec(config: Config, encoder: Any) -> TokenSpec:
     token_input = encoder.input_names[0]
     if config.is_bert:
         return TokenSpec(token_input=token_input, embedding_layer=BERT_EMBEDDING_LAYER, pad_id=encoder.pad_id,
-                         special_ids=frozenset({encoder.cls_id, encoder.sep_id}), mask_input=BERT_MASK_INPUT)
+                         special_ids=frozenset({encoder.cls_id, encoder.sep_id}), mask_input=ATTENTION_MASK)
     from imdb.text import PAD_ID
 
-    return TokenSpec(token_input=token_input, embedding_layer=WORD_EMBEDDING_LAYER, pad_id=PAD_ID,
+    return TokenSpec(token_input=token_input, embedding_layer=EMBEDDING_LAYER, pad_id=PAD_ID,
                      special_ids=frozenset(), mask_input=None)
 
 

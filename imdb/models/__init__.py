@@ -93,24 +93,34 @@ def _existing_keras_file(config: Config) -> Path:
         f"run `imdb-leap train --model {config.model}`")
 
 
+def custom_objects(is_bert: bool) -> dict[str, Any]:
+    """What ``keras.models.load_model`` needs to rebuild a family (the BERT layers; none for words)."""
+    if not is_bert:
+        return {}
+    from imdb.models import bert
+
+    return bert.custom_objects()
+
+
 @functools.lru_cache(maxsize=4)
 def _load_keras_cached(path: str, _mtime_ns: int, is_bert: bool) -> Any:
     """Loaded once per process and file version: the platform calls load_model repeatedly."""
     import keras
 
-    objects = {}
-    if is_bert:
-        from imdb.models import bert
-
-        objects = bert.custom_objects()
     try:
-        return keras.models.load_model(path, compile=False, custom_objects=objects)
+        return keras.models.load_model(path, compile=False, custom_objects=custom_objects(is_bert))
     except (OSError, ValueError, TypeError) as exc:
         raise ModelError(f"cannot load Keras model {path}: {exc}") from exc
 
 
 @functools.lru_cache(maxsize=4)
 def _load_onnx_cached(path: str, _mtime_ns: int) -> Any:
+    """Loaded once per process and file version, like the Keras model."""
+    return open_onnx(path)
+
+
+def open_onnx(path: str | Path) -> Any:
+    """An onnxruntime session on the CPU (uncached: export checks and benchmarks open their own)."""
     import onnxruntime
 
     try:

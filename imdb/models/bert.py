@@ -89,8 +89,12 @@ class BertEncoder:
 
     @classmethod
     def from_config(cls, config: Config) -> "BertEncoder":
-        directory = resolve_checkpoint(config.bert.checkpoint)
-        return cls(Path(directory) / VOCAB_FILE, config.bert.max_len, lowercase=checkpoint_lowercases(directory))
+        return cls.from_directory(resolve_checkpoint(config.bert.checkpoint), config.bert.max_len)
+
+    @classmethod
+    def from_directory(cls, directory: str, sequence_length: int) -> "BertEncoder":
+        """The tokenizer of an already resolved checkpoint directory."""
+        return cls(Path(directory) / VOCAB_FILE, sequence_length, lowercase=checkpoint_lowercases(directory))
 
     def wordpiece_ids(self, text: str) -> list[int]:
         """All WordPiece ids of a review (HTML residue removed), before truncation."""
@@ -209,7 +213,7 @@ def train_bert(config: Config, *, progress: bool = True, max_len: int | None = N
 
     from imdb.models import bert_training as training
     from imdb.pipeline import Pipeline
-    from imdb.train import write_card
+    from imdb.train import save_keras_model, write_card
 
     config = config.with_overrides(**{"bert.max_len": max_len, "bert.train_samples": train_samples,
                                       "bert.epochs": epochs})
@@ -222,7 +226,7 @@ def train_bert(config: Config, *, progress: bool = True, max_len: int | None = N
     started = time.perf_counter()
     state = training.fit(classifier, data, config.bert, run, state, progress=progress)
     LOG.info("BERT training finished in %.0f s; saving the model", time.perf_counter() - started)
-    files = training.save_classifier(classifier, config)
+    files = save_keras_model(classifier, config)
     card = training.model_card(config, data, state, files)
     write_card(config, card)
     return card

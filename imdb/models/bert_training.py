@@ -26,7 +26,7 @@ import numpy as np
 from imdb.atomic import atomic_path, atomic_write_text
 from imdb.config import BertConfig, Config
 from imdb.models import ModelError
-from imdb.pipeline import Pipeline, balanced_subset
+from imdb.pipeline import Pipeline
 
 LOG = logging.getLogger(__name__)
 
@@ -64,14 +64,6 @@ class TrainingData:
     truncated_fraction: float
 
 
-def _subset(pipeline: Pipeline, split: str, limit: int | None) -> list[str]:
-    """Label-balanced, seed-determined subset of a split (all of it when ``limit`` is None)."""
-    ids = pipeline.split_ids(split)
-    if limit is None or limit >= len(ids):
-        return ids
-    return balanced_subset(ids, [pipeline.corpus[i].label for i in ids], limit, pipeline.config.seed)
-
-
 def _arrays(pipeline: Pipeline, ids: list[str]) -> tuple[list[np.ndarray], np.ndarray]:
     names = pipeline.encoder.input_names
     inputs = [np.stack([pipeline.model_input(i, name) for i in ids]) for name in names]
@@ -80,8 +72,8 @@ def _arrays(pipeline: Pipeline, ids: list[str]) -> tuple[list[np.ndarray], np.nd
 
 def training_data(pipeline: Pipeline) -> TrainingData:
     """``bert.train_samples`` training reviews and up to ``VALIDATION_SAMPLES`` validation reviews."""
-    train_ids = _subset(pipeline, "training", pipeline.config.bert.train_samples)
-    val_ids = _subset(pipeline, "validation", VALIDATION_SAMPLES)
+    train_ids = pipeline.split_ids("training", pipeline.config.bert.train_samples)
+    val_ids = pipeline.split_ids("validation", VALIDATION_SAMPLES)
     if not train_ids or not val_ids:
         raise ModelError(f"BERT training needs training and validation reviews; {pipeline.config.data} "
                          f"gave {len(train_ids)} and {len(val_ids)}")
@@ -310,14 +302,6 @@ def fit(classifier: keras.Model, data: TrainingData, params: BertConfig, run: Ch
     trainer.fit(data.train_x, data.train_y, validation_data=(data.val_x, data.val_y), batch_size=params.batch_size,
                 epochs=run.epochs, initial_epoch=state.epochs_done, shuffle=True, callbacks=callbacks, verbose=0)
     return state
-
-
-def save_classifier(classifier: keras.Model, config: Config) -> list[Path]:
-    """``bert.h5`` and ``bert.keras`` through the project's saver: both formats reload the
-    classifier (its custom layers are registered serializables)."""
-    from imdb.train import save_keras_model
-
-    return save_keras_model(classifier, config)
 
 
 def model_card(config: Config, data: TrainingData, state: RunState, files: list[Path]) -> dict[str, Any]:

@@ -38,7 +38,7 @@ def checkpoint_word_vectors(vocabulary: WordVocabulary, config: Config, dim: int
     if dim > table.shape[1]:
         raise ValueError(f"embedding_dim {dim} is wider than the checkpoint's {table.shape[1]}-wide "
                          f"WordPiece table in {directory}")
-    encoder = BertEncoder.from_config(config)
+    encoder = BertEncoder.from_directory(directory, config.bert.max_len)
     reserved = len(RESERVED_TOKENS)
     word_vectors = np.stack([_mean_row(table, encoder.wordpiece_ids(word), encoder.unk_id)
                              for word in vocabulary.tokens[reserved:]])

@@ -29,17 +29,13 @@ from imdb.report.heatmaps import Heatmap, heatmaps
 from imdb.report.latent import extract
 from imdb.report.mislabeled import LabelIssues, find_label_issues
 from imdb.report.samples import Predictions, Samples, collect, score
-from imdb.report.settings import (DEFAULT_CLUSTER_METHOD, DEFAULT_CLUSTERS, DEFAULT_FAITHFULNESS_SAMPLES,
+from imdb.report.settings import (AnalysisError, DEFAULT_CLUSTER_METHOD, DEFAULT_CLUSTERS, DEFAULT_FAITHFULNESS_SAMPLES,
                                   DEFAULT_LAYER, DEFAULT_PROJECTION, DEFAULT_SPLIT, DEFAULT_TOP, REPORTS_DIR)
 from imdb.report.timing import StepTimer
 from imdb.report.words import TermCounts
 
 # Fewer samples than this leave nothing to map, cluster or correlate.
 MIN_SAMPLES = 10
-
-
-class AnalysisError(ValueError):
-    """The requested analysis cannot run (too few samples); the message says why."""
 
 
 @dataclass(frozen=True)
@@ -172,12 +168,11 @@ def run_analysis(config: Config, options: AnalyzeOptions, timer: StepTimer) -> A
 
 def _faithfulness(config: Config, options: AnalyzeOptions, model: Any) -> list[dict[str, Any]]:
     """The deletion test of every attribution method on the analysed split (label-balanced)."""
-    from imdb.explain import faithfulness
+    from imdb.explain.deletion import faithfulness_of_methods
     from imdb.explain.methods import METHODS
 
     n_samples = min(options.faithfulness_samples, options.limit or options.faithfulness_samples)
-    return [faithfulness(config, method, n_samples, split=options.split, steps=options.steps, model=model)
-            for method in METHODS]
+    return faithfulness_of_methods(config, METHODS, n_samples, split=options.split, steps=options.steps, model=model)
 
 
 def compared_label(other: Config, reference: Config) -> str:

@@ -7,8 +7,6 @@ Prints one JSON object as its last line (out path, n, accuracy, timings), like e
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -16,10 +14,6 @@ from imdb.config import MODEL_FAMILIES, MODEL_FORMATS
 from imdb.explain.methods import DEFAULT_METHOD, DEFAULT_STEPS, METHODS
 from imdb.pipeline import SPLITS
 from imdb.report import settings
-
-# Exit status of a command-line or settings error, as ``imdb.cli`` uses.
-USAGE_ERROR = 2
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``analyze`` to the ``imdb-leap`` sub-commands."""
@@ -62,32 +56,20 @@ def _positive(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     """Build the options from the flags, run the analysis, print its JSON summary last."""
     from imdb.cli import config_from_args, print_result
-    from imdb.report.analysis import AnalysisError, AnalyzeOptions, analyze
+    from imdb.report.analysis import AnalyzeOptions, analyze
 
     config = config_from_args(args)
-    compare_dir = args.compare_model_dir or (args.model_dir if args.compare else None)
     options = AnalyzeOptions(
         split=args.split, limit=args.limit, out=args.out, layer=args.layer, projection=args.projection,
         cluster_method=args.cluster_method, clusters=args.clusters, top=args.top, method=args.method,
         steps=args.steps, faithfulness_samples=args.faithfulness_samples, compare=args.compare,
-        compare_model_dir=os.path.abspath(os.path.expanduser(compare_dir)) if compare_dir else None,
+        compare_model_dir=args.compare_model_dir,
         compare_format=args.compare_format, progress=not args.no_progress)
-    try:
-        return print_result(analyze(config, options))
-    except AnalysisError as exc:
-        print(f"imdb-leap analyze: error: {exc}", file=sys.stderr)
-        return USAGE_ERROR
+    return print_result(analyze(config, options))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m imdb.report analyze ...``: the sub-command on its own, with the CLI's error handling."""
+    """``python -m imdb.report analyze ...``: the same command and error handling as ``imdb-leap``."""
     from imdb import cli
 
-    parser = argparse.ArgumentParser(prog="imdb-leap")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except cli.user_errors() as exc:
-        print(f"imdb-leap {args.command}: error: {exc}", file=sys.stderr)
-        return USAGE_ERROR
+    return cli.main(argv)

@@ -37,11 +37,6 @@ class Heatmap:
     words: list[str]
     scores: list[float]
 
-    def top_words(self, count: int, *, sign: int = 1) -> list[str]:
-        """The ``count`` words pushing hardest towards (``sign`` 1) or against (-1) the prediction."""
-        order = np.argsort([-sign * score for score in self.scores], kind="stable")
-        return [self.words[i] for i in order[:count] if sign * self.scores[i] > 0]
-
 
 def heatmaps(pipeline: Pipeline, explainer: Explainer, ids: Sequence[str], method: str, steps: int,
              progress: bool = True) -> dict[str, Heatmap]:

@@ -63,11 +63,10 @@ class FieldLoss:
 
 @dataclass(frozen=True)
 class Claim:
-    """A seed claim, tested: the expected sign of the correlation and what the data says."""
+    """A seed claim, tested: what the data says about it."""
 
     statement: str
     field: str
-    expected_sign: int
     rho: float
     p_value: float
     verdict: str
@@ -149,7 +148,7 @@ def _claim(spec: ClaimSpec, samples: Samples, loss: np.ndarray) -> Claim:
     order = np.argsort(values, kind="stable")
     group = max(1, int(round(EXTREME_GROUP_SHARE * len(values))))
     companion_rho = spearman(field_values(samples, spec.companion), loss)[0] if spec.companion else float("nan")
-    return Claim(statement=spec.statement, field=spec.field, expected_sign=spec.expected_sign, rho=rho,
+    return Claim(statement=spec.statement, field=spec.field, rho=rho,
                  p_value=p_value, verdict=verdict(rho, p_value, spec.expected_sign), strength=strength(rho),
                  low_group_loss=float(loss[order[:group]].mean()), high_group_loss=float(loss[order[-group:]].mean()),
                  group_share=EXTREME_GROUP_SHARE, companion=spec.companion, companion_rho=companion_rho)

@@ -4,6 +4,13 @@ Why separate: ``imdb-leap`` builds every sub-command's parser at start-up, and o
 as choices must not import the libraries that compute them.
 """
 
+
+
+class AnalysisError(ValueError):
+    """The requested analysis cannot run (too few samples); the message says why. Defined here
+    so the CLI can report it in one line without importing the analysis."""
+
+
 DEFAULT_SPLIT = "validation"
 # Reviews shown with heatmaps per error kind, per label-issue list and per flip list.
 DEFAULT_TOP = 10
