@@ -24,8 +24,9 @@ from code_loader.inner_leap_binder.leapbinder_decorators import (
     tensorleap_preprocess,
 )
 
-from imdb import leap_components as components
-from imdb.pipeline import get_pipeline
+from imdb.contract.model_files import ATTENTION_MASK, INPUT_IDS, TOKEN_TYPE_IDS, WORD_INPUT
+from imdb.runtime import components
+from imdb.runtime.pipeline import get_pipeline
 
 CONFIG = get_pipeline().config
 LABELS = list(CONFIG.labels)
@@ -37,17 +38,17 @@ def preprocess() -> List[PreprocessResponse]:
 
 
 if CONFIG.is_bert:
-    @tensorleap_input_encoder("input_ids", channel_dim=-1)
+    @tensorleap_input_encoder(INPUT_IDS, channel_dim=-1)
     def input_ids(sample_id: str, preprocess: PreprocessResponse) -> np.ndarray:
-        return get_pipeline().model_input(sample_id, "input_ids")
+        return get_pipeline().model_input(sample_id, INPUT_IDS)
 
-    @tensorleap_input_encoder("attention_mask", channel_dim=-1)
+    @tensorleap_input_encoder(ATTENTION_MASK, channel_dim=-1)
     def attention_mask(sample_id: str, preprocess: PreprocessResponse) -> np.ndarray:
-        return get_pipeline().model_input(sample_id, "attention_mask")
+        return get_pipeline().model_input(sample_id, ATTENTION_MASK)
 
-    @tensorleap_input_encoder("token_type_ids", channel_dim=-1)
+    @tensorleap_input_encoder(TOKEN_TYPE_IDS, channel_dim=-1)
     def token_type_ids(sample_id: str, preprocess: PreprocessResponse) -> np.ndarray:
-        return get_pipeline().model_input(sample_id, "token_type_ids")
+        return get_pipeline().model_input(sample_id, TOKEN_TYPE_IDS)
 
     def _review_heatmap(input_ids: np.ndarray) -> np.ndarray:
         return components.heatmap_per_token(get_pipeline(), input_ids)
@@ -56,9 +57,9 @@ if CONFIG.is_bert:
     def review_visualizer(input_ids: np.ndarray) -> LeapText:
         return components.review_text(get_pipeline(), input_ids)
 else:
-    @tensorleap_input_encoder("input_tokens", channel_dim=-1)
+    @tensorleap_input_encoder(WORD_INPUT, channel_dim=-1)
     def input_tokens(sample_id: str, preprocess: PreprocessResponse) -> np.ndarray:
-        return get_pipeline().model_input(sample_id, "input_tokens")
+        return get_pipeline().model_input(sample_id, WORD_INPUT)
 
     def _review_heatmap(input_tokens: np.ndarray) -> np.ndarray:
         return components.heatmap_per_token(get_pipeline(), input_tokens)

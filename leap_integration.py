@@ -27,7 +27,8 @@ from leap_binder import (
     review_visualizer,
     sentiment,
 )
-from imdb.models import load_inference_model
+from imdb.contract.model_files import ATTENTION_MASK, INPUT_IDS, TOKEN_TYPE_IDS, WORD_INPUT, token_input
+from imdb.models.loading import load_inference_model
 
 if CONFIG.is_bert:
     from leap_binder import attention_mask, input_ids, token_type_ids
@@ -45,9 +46,9 @@ def load_model():
 def _model_inputs(sample_id, subset):
     """The configured family's encoders, in the model's input order."""
     if CONFIG.is_bert:
-        return {"input_ids": input_ids(sample_id, subset), "attention_mask": attention_mask(sample_id, subset),
-                "token_type_ids": token_type_ids(sample_id, subset)}
-    return {"input_tokens": input_tokens(sample_id, subset)}
+        return {INPUT_IDS: input_ids(sample_id, subset), ATTENTION_MASK: attention_mask(sample_id, subset),
+                TOKEN_TYPE_IDS: token_type_ids(sample_id, subset)}
+    return {WORD_INPUT: input_tokens(sample_id, subset)}
 
 
 @tensorleap_integration_test()
@@ -68,7 +69,7 @@ def integration_test(sample_id, subset):
     metadata_sentiment_lexicon(sample_id, subset)
     metadata_review(sample_id, subset)
 
-    token_ids = inputs["input_ids"] if CONFIG.is_bert else inputs["input_tokens"]
+    token_ids = inputs[token_input(CONFIG)]
     visualize(review_visualizer(token_ids))
     visualize(probabilities_visualizer(prediction, gt))
     visualize(ground_truth_visualizer(gt))

@@ -21,9 +21,11 @@ import pytest
 import yaml
 
 import imdb  # noqa: F401  (analytics off before anything imports code_loader)
-from imdb.config import REPO_ROOT, load_config
-from imdb.leap_check import parse_result
+from imdb.contract.config import REPO_ROOT, load_config
+from imdb.tools.bundle import bundle_files
+from imdb.tools.leap_check import parse_result
 
+CHECKER = REPO_ROOT / "imdb" / "tools" / "leap_check.py"
 MIN_SAMPLES_PER_SPLIT = 3
 CHECK_TIMEOUT_S = 600
 
@@ -53,8 +55,8 @@ def leap_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def run_leap_check(root: Path, env: dict[str, str], *extra: str) -> dict:
-    """``python -m imdb.leap_check`` in ``root``; returns its JSON verdict."""
-    completed = subprocess.run([sys.executable, "-m", "imdb.leap_check", "--root", str(root), *extra],
+    """``imdb/tools/leap_check.py`` run as a script on ``root``; returns its JSON verdict."""
+    completed = subprocess.run([sys.executable, str(CHECKER), "--root", str(root), *extra],
                                cwd=root, env=env, capture_output=True, text=True, timeout=CHECK_TIMEOUT_S)
     assert completed.returncode == 0, f"leap check failed in {root}:\n{completed.stderr[-4000:]}"
     return parse_result(completed.stdout)
@@ -86,19 +88,23 @@ def test_integration_test_passes_on_every_split(leap_env: dict[str, str]) -> Non
     assert verdict["samples_checked"] >= MIN_SAMPLES_PER_SPLIT * verdict["splits"]
 
 
-def included_files() -> list[str]:
+def leap_spec() -> dict:
     spec = yaml.safe_load((REPO_ROOT / "leap.yaml").read_text(encoding="utf-8"))
     assert spec["entryFile"] in spec["include"], "leap.yaml must include its entry file"
-    return spec["include"]
+    return spec
+
+
+def included_files() -> list[str]:
+    """What ``leap push`` uploads: files under the repo matching an ``include`` glob and no ``exclude``."""
+    spec = leap_spec()
+    return bundle_files(REPO_ROOT, spec["include"], spec.get("exclude") or [])
 
 
 def test_bundle_of_leap_yaml_includes_passes_alone(leap_env: dict[str, str], tmp_path: Path) -> None:
     bundle = tmp_path / "bundle"
     for relative in included_files():
-        source = REPO_ROOT / relative
-        assert source.is_file(), f"leap.yaml includes {relative}, which does not exist"
         (bundle / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, bundle / relative)
+        shutil.copy2(REPO_ROOT / relative, bundle / relative)
     verdict = run_leap_check(bundle, leap_env)
     assert_valid(verdict)
     assert Path(verdict["imdb"]).resolve().is_relative_to(bundle.resolve()), \

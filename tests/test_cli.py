@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 import leap_test
-from imdb.cli import main
-from imdb.config import REPO_ROOT, load_config
-from imdb.models import ModelError
+from imdb.tools.cli.main import main
+from imdb.contract.config import REPO_ROOT, load_config
+from imdb.contract.model_files import ModelError
 from imdb.models.word import EMBEDDING_LAYER
-from imdb.models.word_init import checkpoint_word_vectors
-from imdb.text import RESERVED_TOKENS, WordVocabulary
+from imdb.training.word_init import checkpoint_word_vectors
+from imdb.text.words import RESERVED_TOKENS, WordVocabulary
 
 EVAL_LIMIT = 200
 REQUIRED_EVAL_KEYS = {"model", "split", "n", "accuracy", "loss", "macro_f1", "confusion"}
@@ -115,7 +115,7 @@ def test_user_errors_are_one_line_without_traceback(tmp_path: Path, monkeypatch:
 
 
 def test_vocabulary_model_mismatch_fails_at_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from imdb.models import load_keras_model
+    from imdb.models.loading import load_keras_model
 
     vocab = tmp_path / "short_vocab.txt"
     vocab.write_text("[PAD]\n[UNK]\ngood\nbad\n")

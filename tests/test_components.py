@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imdb import leap_components as components
-from imdb.config import load_config
+from imdb.runtime import components
+from imdb.contract.config import load_config
 from imdb.data import DataError
-from imdb.inference import predict_logits
-from imdb.models import load_keras_model
-from imdb.pipeline import Pipeline, balanced_subset
+from imdb.models.inference import predict_logits
+from imdb.models.loading import load_keras_model
+from imdb.runtime.pipeline import Pipeline, balanced_subset
 
 FILLER_PER_LABEL = 30
 HUGE_REPEATS = 62_000  # a ~1 MB review of 186,000 words
@@ -126,7 +126,7 @@ def test_confusion_elements_one_per_class_per_sample() -> None:
 
 
 def test_heatmap_collapses_embedding_axes_and_zeroes_padding() -> None:
-    from imdb.visuals import text_payload, token_heatmap
+    from imdb.runtime.visuals import text_payload, token_heatmap
 
     assert token_heatmap(np.ones((4, 3)), 4).tolist() == [3.0, 3.0, 3.0, 3.0]
     assert token_heatmap(np.arange(2.0), 4).tolist() == [0.0, 1.0, 0.0, 0.0]

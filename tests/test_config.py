@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from imdb.config import DEFAULT_CONFIG_FILE, REPO_ROOT, ConfigError, load_config
+from imdb.contract.config import DEFAULT_CONFIG_FILE, REPO_ROOT, ConfigError, load_config
 
 
 def write_config(tmp_path: Path, **changes) -> Path:

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from imdb.data.commands import EXIT_DATA_ERROR, EXIT_OK, register
-from imdb.config import load_config
+from imdb.tools.cli.common import EXIT_OK, run_handler
+from imdb.tools.cli.common import USAGE_ERROR as EXIT_DATA_ERROR
+from imdb.tools.cli.data import register
+from imdb.contract.config import load_config
 from imdb.data.settings import ENV_DATA, ENV_DATA_ROOT
 
 USAGE_ERROR = 2
@@ -29,7 +31,7 @@ def sample_tarball(layout_sample, tmp_path: Path) -> Path:
 
 def _run(parser: argparse.ArgumentParser, argv: list[str]) -> int:
     args = parser.parse_args(argv)
-    return args.func(args)
+    return run_handler(args.command_name, args.func, args)
 
 
 def test_info_prints_counts_as_the_last_json_line(parser, sample_tarball: Path, tmp_path: Path, layout_sample,

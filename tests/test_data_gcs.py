@@ -19,10 +19,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 
-from imdb.data import Corpus, DataError, describe, load_corpus, upload
+from imdb.data import Corpus, DataError, describe, load_corpus
+from imdb.data.upload import upload
 from imdb.data import readers
 from imdb.data.cache import DOWNLOAD_DIR, INDEX_DIR
-from imdb.data.commands import register
+from imdb.tools.cli.data import register
 from imdb.data.gcs import GcsSession
 
 LOOPBACK = "127.0.0.1"

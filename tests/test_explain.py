@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imdb.config import Config, load_config
-from imdb.explain import (GRADIENT_X_INPUT, INTEGRATED_GRADIENTS, METHODS, Explainer, explain, faithfulness,
+from imdb.contract.config import Config, load_config
+from imdb.tools.explain import (GRADIENT_X_INPUT, INTEGRATED_GRADIENTS, METHODS, Explainer, explain, faithfulness,
                           find_layer)
-from imdb.inference import batch_inputs, run_model
-from imdb.pipeline import Pipeline
+from imdb.models.inference import batch_inputs, run_model
+from imdb.runtime.pipeline import Pipeline
 
 REVIEWS = 6
 IG_STEPS = 64
@@ -142,7 +142,7 @@ def bert_setup(imdb_data_uri: str, data_root: Path):
 
 
 def test_bert_attributions_are_per_wordpiece_merged_into_words_and_complete(bert_setup) -> None:
-    from imdb.models.bert import CLS_TOKEN, SEP_TOKEN, merge_wordpieces
+    from imdb.text.wordpiece import CLS_TOKEN, SEP_TOKEN, merge_wordpieces
 
     pipeline, model = bert_setup
     assert find_layer(model, "token_embedding") is not None, "the WordPiece embedding sits inside the backbone"

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 import leap_test
-from imdb.config import REPO_ROOT, load_config
-from imdb.models import load_keras_model
-from imdb.pipeline import Pipeline
+from imdb.contract.config import REPO_ROOT, load_config
+from imdb.models.loading import load_keras_model
+from imdb.runtime.pipeline import Pipeline
 from test_components import check_every_component, write_hostile_corpus
 
 TINY_BERT_LEN = 64
@@ -36,7 +36,7 @@ def family_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_bert_dir(official_tarball: Path, family_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A BERT classifier fine-tuned for a few steps through the real CLI."""
     model_dir = tmp_path_factory.mktemp("tiny-bert")
-    command = [sys.executable, "-m", "imdb.cli", "train", "--model", "bert", "--data", str(official_tarball),
+    command = [sys.executable, "-m", "imdb.tools.cli", "train", "--model", "bert", "--data", str(official_tarball),
                "--data-root", str(family_cache), "--model-dir", str(model_dir), "--max-len", str(TINY_BERT_LEN),
                "--train-samples", str(TINY_BERT_SAMPLES), "--epochs", "1", "--no-progress"]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=900,
@@ -75,7 +75,7 @@ def test_bert_family_switches_by_environment(tiny_bert_dir: Path, official_tarba
 
 
 def test_onnx_format_serves_the_same_integration(official_tarball: Path, family_cache: Path, tmp_path: Path) -> None:
-    from imdb.export import ONNX_TOLERANCE, export
+    from imdb.tools.export import ONNX_TOLERANCE, export
 
     model_dir = tmp_path / "models"
     model_dir.mkdir()

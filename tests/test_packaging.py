@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from imdb.config import REPO_ROOT
+from imdb.contract.config import REPO_ROOT
 
 ENTRY_FILES = ("leap_integration.py", "leap_binder.py")
 PACKAGE = "imdb"

@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from imdb.config import REPO_ROOT, load_config
-from imdb.report import browser
-from imdb.report.commands import main as analyze_main
-from imdb.report.metadata_loss import loss_bins, verdict
-from imdb.report.mislabeled import UNASSIGNED, find_label_issues
-from imdb.report.page import Section, page_html
-from imdb.report.words import log_odds_z
+from imdb.contract.config import REPO_ROOT, load_config
+from imdb.tools.report import browser
+from imdb.tools.cli.main import main as analyze_main
+from imdb.tools.report.metadata_loss import loss_bins, verdict
+from imdb.tools.report.mislabeled import UNASSIGNED, find_label_issues
+from imdb.tools.report.page import Section, page_html
+from imdb.tools.report.words import log_odds_z
 
 LIMIT = 300
 TOP = 4
@@ -55,13 +55,13 @@ def _train_second_model(imdb_data_uri: str, data_root: Path, model_dir: Path) ->
     committed model's, so the comparison has flips in both directions."""
     import keras
 
-    from imdb.models import build_model
-    from imdb.text import WordVocabulary
-    from imdb.train import save_keras_model
+    from imdb.models.build import build_model
+    from imdb.text.words import WordVocabulary
+    from imdb.training.artifacts import save_keras_model
 
     config = load_config(environ={}, model="dense", data=imdb_data_uri, data_root=data_root, model_dir=model_dir,
                          sample_limit_per_split=SECOND_MODEL_REVIEWS)
-    from imdb.pipeline import Pipeline
+    from imdb.runtime.pipeline import Pipeline
 
     keras.utils.set_random_seed(config.seed)
     pipeline = Pipeline(config)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from imdb.scoring import accuracy, confusion_counts, cross_entropy, macro_f1, softmax, summarize
+from imdb.runtime.scoring import accuracy, confusion_counts, cross_entropy, macro_f1, softmax, summarize
 
 
 def test_softmax_is_stable_for_large_logits() -> None:

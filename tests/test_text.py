@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imdb.text import OOV_ID, PAD_ID, VocabularyError, WordEncoder, WordVocabulary, standardize, words
+from imdb.text.words import OOV_ID, PAD_ID, VocabularyError, WordEncoder, WordVocabulary, standardize, words
 
 
 def test_standardize_follows_the_seeds_recipe() -> None:

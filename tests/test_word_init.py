@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from imdb.config import load_config
-from imdb.models.word_init import INITIAL_STD, checkpoint_word_vectors
-from imdb.text import RESERVED_TOKENS, WordVocabulary
+from imdb.contract.config import load_config
+from imdb.training.word_init import INITIAL_STD, checkpoint_word_vectors
+from imdb.text.words import RESERVED_TOKENS, WordVocabulary
 
 WORDS = ("excellent", "superb", "wonderful", "terrible", "awful", "kitchen", "tuesday", "screenplay")
 DIM = 4

@@ -1,13 +1,13 @@
 """The IMDB data layer: load the aclImdb reviews from a directory, a tarball or a bucket.
 
 Public API: ``load_corpus`` returns a ``Corpus`` of ``Review``s with training / validation
-(/ test) splits; ``upload`` stages a dataset into a bucket; ``describe`` counts a corpus; every
-user-facing failure is a ``DataError``.
+(/ test) splits; ``describe`` counts a corpus; every user-facing failure is a ``DataError``.
+``imdb.data.upload.upload`` stages a dataset into a bucket. google-cloud-storage is imported
+only when a ``gs://`` source or destination is used (``imdb.data.gcs``).
 """
 
 from imdb.data.corpus import Corpus, describe, load_corpus
 from imdb.data.errors import DataError
 from imdb.data.review import Review
-from imdb.data.upload import upload
 
-__all__ = ["Corpus", "DataError", "Review", "describe", "load_corpus", "upload"]
+__all__ = ["Corpus", "DataError", "Review", "describe", "load_corpus"]

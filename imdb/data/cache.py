@@ -10,18 +10,16 @@ whether that temp file still has a live writer or was left behind by a killed on
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import hashlib
 import json
 import logging
 import os
-import secrets
 import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterator
 
+from imdb.contract.files import PARTIAL_SUFFIX, atomic_path, remove_if_abandoned
 from imdb.data.errors import DataError
 from imdb.data.settings import ENV_DATA_ROOT
 
@@ -31,7 +29,7 @@ INDEX_DIR = "index"
 SPLIT_DIR = "splits"
 DOWNLOAD_DIR = "downloads"
 SOURCE_DIR = "sources"
-# Written by imdb.metadata (TextBlob scores) through cache_file, so swept like the others.
+# Written by imdb.runtime.metadata (TextBlob scores) through cache_file, so swept like the others.
 METADATA_DIR = "metadata"
 CACHE_DIRS = (INDEX_DIR, SPLIT_DIR, DOWNLOAD_DIR, SOURCE_DIR, METADATA_DIR)
 
@@ -40,15 +38,6 @@ KEY_HEX_CHARS = 32
 # Only for temp files without a writer's lock (written by earlier versions of this module).
 STALE_TEMP_AGE_S = 6 * 3600
 TEMP_MARKER = ".tmp"
-# Temp files of ``cache_file`` writers: ``.NAME.RANDOM.partial``, locked while being written.
-PARTIAL_SUFFIX = ".partial"
-TEMP_NAME_BYTES = 8
-# Creating a temp file and locking it are two steps; a sweep can only get in between them by
-# removing the file, which the writer notices and answers with a new one (twice is already
-# a coincidence of microseconds, so a third failure is reported, not retried forever).
-TEMP_CREATE_ATTEMPTS = 3
-# Plain open() would create files with this mode (less the umask); O_CREAT applies the umask.
-CACHE_FILE_MODE = 0o666
 
 
 class CorruptCacheError(Exception):
@@ -113,74 +102,21 @@ def _remove_abandoned_temp_files(root: Path) -> None:
 
 
 def _remove_if_unlocked(path: Path) -> None:
-    """Remove a writer's temp file unless its writer is alive (and so still holds its lock)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        # The same file still under that name (not renamed into place in the meantime).
-        if _same_file(os.stat(path, follow_symlinks=False), os.fstat(fd)):
-            os.unlink(path)
-            logger.info("removed %s, left behind by a writer that was killed", path)
-    except OSError:
-        return
-    finally:
-        os.close(fd)
-
-
-def _same_file(left: os.stat_result, right: os.stat_result) -> bool:
-    return (left.st_dev, left.st_ino) == (right.st_dev, right.st_ino)
-
-
-def _create_locked_temp(target: Path) -> tuple[int, Path]:
-    """Create and lock a new temp file beside ``target``; returns its descriptor and path."""
-    for _ in range(TEMP_CREATE_ATTEMPTS):
-        temp = target.parent / f".{target.name}.{secrets.token_hex(TEMP_NAME_BYTES)}{PARTIAL_SUFFIX}"
-        try:
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, CACHE_FILE_MODE)
-        except FileExistsError:
-            continue
-        try:
-            # Blocking: a sweep holds this lock only for the instant it takes to remove the file.
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            if _same_file(os.stat(temp, follow_symlinks=False), os.fstat(fd)):
-                return fd, temp
-        except FileNotFoundError:
-            pass
-        except BaseException:
-            os.close(fd)
-            raise
-        os.close(fd)
-    raise OSError(errno.EEXIST, f"could not create a temp file beside {target}")
+    if remove_if_abandoned(path):
+        logger.info("removed %s, left behind by a writer that was killed", path)
 
 
 @contextlib.contextmanager
 def cache_file(target: Path) -> Iterator[Path]:
-    """Yield a temp path beside ``target``; on success fsync it and rename it over ``target``.
-
-    Readers see the previous entry or the complete new one, never a torn one; if the body
-    raises, or the process is killed, the temp file is removed (by the next run, when killed).
-    Any OSError (disk full, read-only file system) becomes a CacheWriteError naming the file.
-    """
+    """``atomic_path`` for cache entries: any OSError (disk full, read-only file system)
+    becomes a CacheWriteError naming the file and what to do."""
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = _create_locked_temp(target)
-    except OSError as exc:
-        raise _write_error(target, exc) from None
-    try:
-        yield temp
-        os.fsync(fd)
-        os.replace(temp, target)
+        with atomic_path(target, keep_suffix=False) as temp:
+            yield temp
     except CacheWriteError:
         raise
     except OSError as exc:
         raise _write_error(target, exc) from None
-    finally:
-        with contextlib.suppress(OSError):
-            temp.unlink(missing_ok=True)
-        os.close(fd)
 
 
 def _write_error(target: Path, exc: OSError) -> CacheWriteError:

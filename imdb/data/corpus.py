@@ -13,7 +13,8 @@ from typing import Any, Iterator
 from imdb.data.cache import prepare_data_root
 from imdb.data.errors import DataError, UnknownSampleError
 from imdb.data.index import Index, obtain_index
-from imdb.data.review import LABEL_NAMES, OFFICIAL_TEST, OFFICIAL_TRAIN, TEST, TRAINING, VALIDATION, Review
+from imdb.contract.names import LABEL_NAMES, TEST, TRAINING, VALIDATION
+from imdb.data.review import OFFICIAL_TEST, OFFICIAL_TRAIN, Review
 from imdb.data.sources import resolve_source
 from imdb.data.split import fold_count, validation_ids
 

@@ -34,11 +34,11 @@ from tqdm import tqdm
 
 from imdb.data.cache import cache_file
 from imdb.data.errors import DataError
-from imdb.data.settings import ENV_AUTH_SECRET, ENV_EMULATOR, gcs_timeout_s
+from imdb.data.settings import ENV_AUTH_SECRET, ENV_EMULATOR, GCS_SCHEME, gcs_timeout_s
 
 logger = logging.getLogger(__name__)
 
-SCHEME = "gs://"
+SCHEME = GCS_SCHEME
 # Anonymous requests are billed to no project, but the client wants a name.
 ANONYMOUS_PROJECT = "imdb-leap"
 ENV_ENDPOINT_OVERRIDE = "API_ENDPOINT_OVERRIDE"

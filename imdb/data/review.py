@@ -1,7 +1,8 @@
-"""What one review is, and the names of the splits and labels.
+"""What one review is, and the names of the official aclImdb directories.
 
-Why: every other module (and the integration) agrees on these few names; keeping them in one
-place prevents "train" vs "training" mix-ups between the official split and the exposed ones.
+Why: the official split directories (``train``/``test``) differ from the splits a corpus
+exposes (``training``/``validation``/``test``, in ``imdb.contract.names``); naming both in
+their one place each prevents "train" vs "training" mix-ups.
 """
 
 from __future__ import annotations
@@ -15,14 +16,6 @@ OFFICIAL_SPLITS = (OFFICIAL_TRAIN, OFFICIAL_TEST)
 
 # Label directories; a directory's position in this tuple is the integer label.
 LABEL_DIRS = ("neg", "pos")
-LABEL_NAMES = ("negative", "positive")
-NEGATIVE = 0
-POSITIVE = 1
-
-# Splits a Corpus exposes.
-TRAINING = "training"
-VALIDATION = "validation"
-TEST = "test"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from imdb.data.errors import DataError
 
+GCS_SCHEME = "gs://"
 ENV_DATA = "IMDB_DATA"
 ENV_DATA_ROOT = "IMDB_DATA_ROOT"
 ENV_GCS_TIMEOUT = "IMDB_GCS_TIMEOUT"

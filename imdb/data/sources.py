@@ -12,14 +12,19 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 from imdb.data.cache import CorruptCacheError, cache_key, download_path, read_json, source_record_path, write_json
 from imdb.data.errors import DataError
-from imdb.data.gcs import SCHEME, GcsLocation, GcsSession, GcsUnreachableError, ObjectInfo, file_mismatch, parse_gs_uri
 from imdb.data.layout import ROOT_DIR, LayoutCollector, canonical_name
 from imdb.data.readers import LocalFile, list_layout_files, read_directory, read_tarball
 from imdb.data.review import LABEL_DIRS, OFFICIAL_TRAIN
+from imdb.data.settings import GCS_SCHEME
+
+if TYPE_CHECKING:
+    # Only for annotations: google-cloud-storage is imported when a gs:// source is used.
+    from imdb.data.gcs import GcsLocation, GcsSession, GcsUnreachableError, ObjectInfo
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +71,7 @@ class GcsTarball:
 
     @property
     def object_uri(self) -> str:
-        return f"{SCHEME}{self.bucket}/{self.info.name}"
+        return f"{GCS_SCHEME}{self.bucket}/{self.info.name}"
 
     def read(self) -> LayoutCollector:
         return read_tarball(self.local_copy(), self.object_uri)
@@ -75,6 +80,8 @@ class GcsTarball:
         """The verified local copy, downloaded again when absent or damaged."""
         target = download_path(self.root, cache_key("object", self.info.checksum, self.info.size), TARBALL_SUFFIXES[0])
         if target.exists():
+            from imdb.data.gcs import file_mismatch
+
             mismatch = file_mismatch(target, self.info)
             if mismatch is None:
                 return target
@@ -126,7 +133,7 @@ def resolve_source(uri: str | os.PathLike, root: Path) -> Source:
     text = os.fspath(uri).strip()
     if not text:
         raise DataError("the data source is empty: pass an aclImdb/ directory, a .tar.gz or gs://BUCKET/PREFIX")
-    if text.startswith(SCHEME):
+    if text.startswith(GCS_SCHEME):
         return _resolve_bucket(text, root)
     path = _local_path(text)
     if not path.exists():
@@ -169,6 +176,8 @@ def _find_layout_root(path: Path) -> Path:
 
 def _resolve_bucket(uri: str, root: Path) -> Source:
     """List the prefix once (cheap) to learn the content keys; fall back to the last visit if unreachable."""
+    from imdb.data.gcs import GcsSession, GcsUnreachableError, parse_gs_uri
+
     location = parse_gs_uri(uri)
     session = GcsSession()
     try:

@@ -1,4 +1,4 @@
-"""Where the BERT weights come from: a local Hugging Face-format directory or ``hf://ORG/NAME``.
+"""The BERT backbone with its pretrained weights, read from a located checkpoint directory.
 
 Why a reader of our own: keras-hub's ``from_preset`` reads Hugging Face checkpoints through
 the ``safetensors`` package, which this project does not install, and it cannot tell the
@@ -10,7 +10,6 @@ backbone is the one ``from_preset`` would build.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import struct
 from pathlib import Path
@@ -18,19 +17,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from imdb.config import ConfigError
+from imdb.contract.config import ConfigError
+from imdb.text.checkpoint import CHECKPOINT_SETTING, CONFIG_FILE, WEIGHTS_FILE
 
-CHECKPOINT_SETTING = "bert.checkpoint"
-HF_SCHEME = "hf://"
-CONFIG_FILE = "config.json"
-VOCAB_FILE = "vocab.txt"
-WEIGHTS_FILE = "model.safetensors"
-TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
-REQUIRED_FILES = (CONFIG_FILE, VOCAB_FILE, WEIGHTS_FILE)
 SUPPORTED_MODEL_TYPE = "bert"
-# Hugging Face's BertTokenizer lowercases unless the checkpoint says otherwise.
-DEFAULT_LOWERCASE = True
-
 _HEADER_SIZE_BYTES = 8
 _METADATA_KEY = "__metadata__"
 _BF16_SHIFT = 16
@@ -38,63 +28,6 @@ _NUMPY_DTYPES = {
     "F64": np.float64, "F32": np.float32, "F16": np.float16,
     "I64": np.int64, "I32": np.int32, "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_,
 }
-_LOCAL_DIRECTORY_HINT = (
-    f"a local Hugging Face-format directory holding {', '.join(REQUIRED_FILES)}, or hf://ORG/NAME")
-
-
-def resolve_checkpoint(uri: str) -> str:
-    """The local directory holding the checkpoint named by ``bert.checkpoint``.
-
-    Local directories are used in place (never copied); ``hf://ORG/NAME`` is fetched into the
-    Hugging Face cache. Every failure names the setting and the value, because a wrong path
-    otherwise surfaces as an obscure error deep inside keras-hub.
-    """
-    if uri.startswith(HF_SCHEME):
-        return _fetch_from_hub(uri)
-    if "://" in uri:
-        raise ConfigError(f"setting '{CHECKPOINT_SETTING}' must be {_LOCAL_DIRECTORY_HINT}, got {uri!r}")
-    directory = Path(uri).expanduser()
-    if not directory.is_dir():
-        raise ConfigError(
-            f"setting '{CHECKPOINT_SETTING}': checkpoint directory {directory} does not exist; "
-            f"it must be {_LOCAL_DIRECTORY_HINT}")
-    missing = [name for name in REQUIRED_FILES if not (directory / name).is_file()]
-    if missing:
-        raise ConfigError(
-            f"setting '{CHECKPOINT_SETTING}': checkpoint directory {directory} lacks {', '.join(missing)}; "
-            f"it must be {_LOCAL_DIRECTORY_HINT}")
-    return str(directory)
-
-
-def _fetch_from_hub(uri: str) -> str:
-    """Download the checkpoint files (cached) the way keras-hub's ``from_preset`` does for ``hf://``."""
-    import huggingface_hub
-    from huggingface_hub.errors import EntryNotFoundError
-
-    repo_id = uri[len(HF_SCHEME):].strip("/")
-    if repo_id.count("/") != 1:
-        raise ConfigError(f"setting '{CHECKPOINT_SETTING}': {uri!r} is not of the form hf://ORG/NAME")
-    paths = []
-    for name in REQUIRED_FILES:
-        try:
-            paths.append(Path(huggingface_hub.hf_hub_download(repo_id=repo_id, filename=name)))
-        # The hub client raises many unrelated types (HTTP, offline, validation, I/O); all of
-        # them mean the same thing to the user: this URI cannot be used from here.
-        except Exception as exc:
-            raise ConfigError(
-                f"setting '{CHECKPOINT_SETTING}': cannot fetch {name} of {uri} from the Hugging Face hub "
-                f"({type(exc).__name__}: {_first_line(exc)}). If this machine is offline, download the "
-                f"checkpoint elsewhere and set {CHECKPOINT_SETTING} to its local directory "
-                f"({', '.join(REQUIRED_FILES)})") from exc
-    # Optional: without it the tokenizer uses Hugging Face's default (lowercase).
-    with contextlib.suppress(EntryNotFoundError):
-        huggingface_hub.hf_hub_download(repo_id=repo_id, filename=TOKENIZER_CONFIG_FILE)
-    return str(paths[0].parent)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else "no details"
 
 
 def read_hf_config(directory: str) -> dict[str, Any]:
@@ -110,14 +43,6 @@ def read_hf_config(directory: str) -> dict[str, Any]:
             f"setting '{CHECKPOINT_SETTING}': {path} describes a {model_type!r} model; only "
             f"{SUPPORTED_MODEL_TYPE!r} checkpoints (BERT, MiniLM, ...) are supported")
     return config
-
-
-def checkpoint_lowercases(directory: str) -> bool:
-    """Whether the checkpoint's tokenizer lowercases (``do_lower_case``), so encoding matches training."""
-    path = Path(directory) / TOKENIZER_CONFIG_FILE
-    if not path.is_file():
-        return DEFAULT_LOWERCASE
-    return bool(json.loads(path.read_text(encoding="utf-8")).get("do_lower_case", DEFAULT_LOWERCASE))
 
 
 class SafetensorsReader:

@@ -1,8 +1,8 @@
 """The custom Keras layers of the BERT classifier, registered so saved models reload.
 
-Why its own module: ``imdb.models.bert`` must stay importable without TensorFlow (the
-encoder only needs the WordPiece tokenizer), while Keras layer classes need Keras at
-definition time.
+Why its own module: loading a saved BERT classifier needs these classes (and keras-hub's
+backbone) but not the builder or the checkpoint reader of ``imdb.models.bert``, so the model
+loader, which the push bundle carries, imports this module alone.
 """
 
 from __future__ import annotations
@@ -52,3 +52,14 @@ class MaskedMeanPooling(keras.layers.Layer):
     def compute_output_shape(self, input_shape: Any) -> tuple:
         sequence_shape, _ = input_shape
         return (sequence_shape[0], sequence_shape[-1])
+
+
+def custom_objects() -> dict[str, Any]:
+    """Classes a saved BERT classifier needs at load time: our layers and keras-hub's backbone.
+
+    All are registered serializables; returning them also imports their modules, which is
+    what registers them in a process that has not built a BERT model.
+    """
+    from keras_hub.models import BertBackbone
+
+    return {"CastToInt32": CastToInt32, "MaskedMeanPooling": MaskedMeanPooling, "BertBackbone": BertBackbone}

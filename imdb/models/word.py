@@ -11,17 +11,12 @@ from __future__ import annotations
 
 import keras
 
-from imdb.config import WordModelConfig
-
-EMBEDDING_LAYER = "embedding"
-LATENT_LAYER = "latent"
-LOGITS_LAYER = "logits"
-INPUT_NAME = "input_tokens"
-NUM_CLASSES = 2
+from imdb.contract.config import WordModelConfig
+from imdb.contract.model_files import EMBEDDING_LAYER, LATENT_LAYER, LOGITS_LAYER, NUM_CLASSES, WORD_INPUT
 
 
 def _token_input(sequence_length: int) -> keras.KerasTensor:
-    return keras.Input(shape=(sequence_length,), dtype="float32", name=INPUT_NAME)
+    return keras.Input(shape=(sequence_length,), dtype="float32", name=WORD_INPUT)
 
 
 def _embedding(vocab_size: int, dim: int) -> keras.layers.Layer:

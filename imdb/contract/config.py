@@ -1,0 +1,345 @@
+"""Project configuration: one YAML file, overridable by environment variables and CLI flags.
+
+Why: the model family, data source and paths must be switchable without code edits (the
+official Tensorleap IMDB example switches models by editing code). Precedence is
+CLI flag > environment variable > ``imdb/project_config.yaml``. Every setting is validated
+here, at load time, so a typo fails with the setting's name instead of deep inside TensorFlow.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+REPO_ROOT = PACKAGE_DIR.parent
+DEFAULT_CONFIG_FILE = PACKAGE_DIR / "project_config.yaml"
+CONFIG_FILE_ENV = "IMDB_CONFIG"
+
+MODEL_FAMILIES = ("dense", "cnn", "bert")
+# How a word model's embedding starts: random, or from the BERT checkpoint's WordPiece table.
+EMBEDDING_INITS = ("random", "checkpoint")
+WORD_FAMILIES = ("dense", "cnn")
+MODEL_FORMATS = ("h5", "onnx")
+MAX_SEQUENCE_LENGTH = 4096
+BERT_MAX_POSITIONS = 512
+
+# Environment variable -> dotted config key.
+ENV_OVERRIDES: dict[str, str] = {
+    "IMDB_MODEL": "model",
+    "IMDB_MODEL_FORMAT": "model_format",
+    "IMDB_MODEL_DIR": "model_dir",
+    "IMDB_DATA": "data",
+    "IMDB_DATA_ROOT": "data_root",
+    "IMDB_SAMPLE_LIMIT": "sample_limit_per_split",
+    "IMDB_VOCAB_FILE": "text.vocab_file",
+    "IMDB_BERT_CHECKPOINT": "bert.checkpoint",
+    "IMDB_BERT_MAX_LEN": "bert.max_len",
+}
+
+
+# Settings holding paths: relative values from the file resolve against the repository
+# root, relative values from the environment or a CLI flag against the working directory.
+PATH_KEYS = frozenset({"model_dir", "data", "data_root", "text.vocab_file", "bert.checkpoint"})
+
+
+class ConfigError(ValueError):
+    """A setting is missing, mistyped or out of range; the message names the setting and file."""
+
+
+@dataclass(frozen=True)
+class TextConfig:
+    vocab_size: int
+    sequence_length: int
+    vocab_file: Path
+
+
+@dataclass(frozen=True)
+class WordModelConfig:
+    """Hyper-parameters shared in shape by the dense and CNN families."""
+
+    embedding_dim: int
+    embedding_dropout: float
+    dropout: float
+    label_smoothing: float
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    hidden_units: int = 0
+    filters: tuple[int, ...] = ()
+    kernel_size: int = 0
+    pool_size: int = 0
+    embedding_init: str = "random"
+
+
+@dataclass(frozen=True)
+class BertConfig:
+    checkpoint: str
+    max_len: int
+    dropout: float
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    train_samples: int | None
+
+
+@dataclass(frozen=True)
+class Config:
+    model: str
+    model_format: str
+    model_dir: Path
+    data: str
+    data_root: Path
+    validation_fraction: float
+    seed: int
+    sample_limit_per_split: int | None
+    labels: tuple[str, ...]
+    text: TextConfig
+    dense: WordModelConfig
+    cnn: WordModelConfig
+    bert: BertConfig
+    source_file: Path = field(default=DEFAULT_CONFIG_FILE, compare=False)
+    # The settings as read (after environment and CLI overrides), kept to derive variants.
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+    # Path settings exactly as the user wrote them (file, environment or flag), for model
+    # cards and benchmark results: a URI as given, never this machine's absolute path.
+    given: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_bert(self) -> bool:
+        return self.model == "bert"
+
+    @property
+    def sequence_length(self) -> int:
+        """Length of the configured model's input: words for dense/CNN, WordPieces for BERT."""
+        return self.bert.max_len if self.is_bert else self.text.sequence_length
+
+    def with_overrides(self, **overrides: Any) -> "Config":
+        """A copy with top-level or dotted (``bert.max_len``) settings replaced and re-validated;
+        like CLI flags, ``None`` keeps a setting and a relative path is relative to the working
+        directory."""
+        raw = copy.deepcopy(self.raw)
+        given = dict(self.given)
+        _apply_overrides(raw, overrides, given)
+        return _build(raw, self.source_file, given)
+
+    def as_given(self, key: str) -> str:
+        """A path setting (``data``, ``bert.checkpoint``, ...) as the user wrote it."""
+        if key not in PATH_KEYS:
+            raise KeyError(f"{key!r} is not a path setting ({', '.join(sorted(PATH_KEYS))})")
+        return str(self.given[key])
+
+
+def load_config(path: str | os.PathLike | None = None, *, environ: Mapping[str, str] | None = None,
+                **overrides: Any) -> Config:
+    """Load the YAML file, apply environment overrides, then keyword (CLI) overrides."""
+    env = os.environ if environ is None else environ
+    source = Path(path or env.get(CONFIG_FILE_ENV) or DEFAULT_CONFIG_FILE).expanduser()
+    try:
+        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {source}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {source} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {source} must hold a mapping of settings")
+    given = {key: value for key in PATH_KEYS if (value := _get_dotted(raw, key)) is not None}
+    for env_name, key in ENV_OVERRIDES.items():
+        if env.get(env_name):
+            value = env[env_name] if key in PATH_KEYS else yaml.safe_load(env[env_name])
+            _set_override(raw, given, key, value)
+    _apply_overrides(raw, overrides, given)
+    return _build(raw, source, given)
+
+
+def _apply_overrides(raw: dict, overrides: Mapping[str, Any], given: dict[str, Any]) -> None:
+    """Keyword overrides (``bert__max_len`` or ``bert.max_len``) into ``raw``; ``None`` is skipped."""
+    for key, value in overrides.items():
+        if value is not None:
+            _set_override(raw, given, key.replace("__", "."), value)
+
+
+def _set_override(raw: dict, given: dict[str, Any], key: str, value: Any) -> None:
+    if key in PATH_KEYS:
+        given[key] = os.fspath(value) if isinstance(value, os.PathLike) else value
+    _set_dotted(raw, key, _from_working_directory(key, value))
+
+
+def _get_dotted(raw: dict, key: str) -> Any:
+    node: Any = raw
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _from_working_directory(key: str, value: Any) -> Any:
+    """A relative path typed by the user (env or flag) means relative to where they are."""
+    if key in PATH_KEYS and isinstance(value, (str, os.PathLike)):
+        text = os.fspath(value)
+        if "://" not in text and not text.startswith("~") and not os.path.isabs(text):
+            return os.path.abspath(text)
+    return value
+
+
+def resolve_path(value: str | os.PathLike) -> Path:
+    """Expand ``~`` and resolve relative paths against the repository root, not the CWD."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (REPO_ROOT / path).resolve()
+
+
+def resolve_uri(value: str) -> str:
+    """Local paths become absolute; ``gs://`` and ``hf://`` URIs pass through unchanged."""
+    if "://" in value:
+        return value
+    return str(resolve_path(value))
+
+
+def _set_dotted(raw: dict, key: str, value: Any) -> None:
+    *parents, leaf = key.split(".")
+    node = raw
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+
+
+def _build(raw: dict, source: Path, given: dict[str, Any]) -> Config:
+    reader = _Reader(raw, source)
+    model = reader.choice("model", MODEL_FAMILIES)
+    config = Config(
+        model=model,
+        model_format=reader.choice("model_format", MODEL_FORMATS),
+        model_dir=resolve_path(reader.string("model_dir")),
+        data=resolve_uri(reader.string("data")),
+        data_root=resolve_path(reader.string("data_root")),
+        validation_fraction=reader.fraction("validation_fraction"),
+        seed=reader.integer("seed", minimum=0),
+        sample_limit_per_split=reader.optional_integer("sample_limit_per_split", minimum=1),
+        labels=tuple(reader.string_list("labels", length=2)),
+        text=TextConfig(
+            vocab_size=reader.integer("text.vocab_size", minimum=3),
+            sequence_length=reader.integer("text.sequence_length", minimum=1, maximum=MAX_SEQUENCE_LENGTH),
+            vocab_file=resolve_path(reader.string("text.vocab_file")),
+        ),
+        dense=_word_model(reader, "dense"),
+        cnn=_word_model(reader, "cnn"),
+        bert=BertConfig(
+            checkpoint=resolve_uri(reader.string("bert.checkpoint")),
+            max_len=reader.integer("bert.max_len", minimum=2, maximum=BERT_MAX_POSITIONS),
+            dropout=reader.fraction("bert.dropout", allow_zero=True),
+            epochs=reader.integer("bert.epochs", minimum=1),
+            batch_size=reader.integer("bert.batch_size", minimum=1),
+            learning_rate=reader.positive_float("bert.learning_rate"),
+            train_samples=reader.optional_integer("bert.train_samples", minimum=2),
+        ),
+        source_file=source,
+        raw=copy.deepcopy(raw),
+        given=dict(given),
+    )
+    return config
+
+
+def _word_model(reader: "_Reader", name: str) -> WordModelConfig:
+    section = reader.get(name)
+    if not isinstance(section, dict):
+        raise ConfigError(f"setting '{name}' in {reader.source} must be a mapping")
+    return WordModelConfig(
+        embedding_dim=reader.integer(f"{name}.embedding_dim", minimum=1),
+        embedding_dropout=reader.fraction(f"{name}.embedding_dropout", allow_zero=True),
+        dropout=reader.fraction(f"{name}.dropout", allow_zero=True),
+        label_smoothing=reader.fraction(f"{name}.label_smoothing", allow_zero=True),
+        epochs=reader.integer(f"{name}.epochs", minimum=1),
+        batch_size=reader.integer(f"{name}.batch_size", minimum=1),
+        learning_rate=reader.positive_float(f"{name}.learning_rate"),
+        hidden_units=reader.integer(f"{name}.hidden_units", minimum=1) if "hidden_units" in section else 0,
+        filters=tuple(reader.int_list(f"{name}.filters")) if "filters" in section else (),
+        kernel_size=reader.integer(f"{name}.kernel_size", minimum=1) if "kernel_size" in section else 0,
+        pool_size=reader.integer(f"{name}.pool_size", minimum=1) if "pool_size" in section else 0,
+        embedding_init=(reader.choice(f"{name}.embedding_init", EMBEDDING_INITS) if "embedding_init" in section
+                        else "random"),
+    )
+
+
+class _Reader:
+    """Typed access to the raw mapping; every failure names the dotted key and the file."""
+
+    def __init__(self, raw: dict, source: Path) -> None:
+        self.raw = raw
+        self.source = source
+
+    def get(self, key: str) -> Any:
+        node: Any = self.raw
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise ConfigError(f"setting '{key}' is missing from {self.source}")
+            node = node[part]
+        return node
+
+    def _fail(self, key: str, expected: str, value: Any) -> ConfigError:
+        return ConfigError(f"setting '{key}' in {self.source} must be {expected}, got {value!r}")
+
+    def string(self, key: str) -> str:
+        value = self.get(key)
+        if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
+            raise self._fail(key, "a non-empty string", value)
+        return str(value)
+
+    def choice(self, key: str, options: tuple[str, ...]) -> str:
+        value = self.get(key)
+        if value not in options:
+            raise self._fail(key, f"one of {', '.join(options)}", value)
+        return value
+
+    def integer(self, key: str, *, minimum: int, maximum: int | None = None) -> int:
+        value = self.get(key)
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum or (
+                maximum is not None and value > maximum):
+            bound = f" and at most {maximum}" if maximum is not None else ""
+            raise self._fail(key, f"an integer at least {minimum}{bound}", value)
+        return value
+
+    def optional_integer(self, key: str, *, minimum: int) -> int | None:
+        value = self.get(key)
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "null")):
+            return None
+        return self.integer(key, minimum=minimum)
+
+    def positive_float(self, key: str) -> float:
+        value = self.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise self._fail(key, "a positive number", value)
+        return float(value)
+
+    def fraction(self, key: str, *, allow_zero: bool = False) -> float:
+        value = self.get(key)
+        expected = "a number in [0, 1)" if allow_zero else "a number in (0, 1)"
+        # Type first: comparing None or a string with a number would raise TypeError, not
+        # the error that names the setting and the file.
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self._fail(key, expected, value)
+        low_ok = (value >= 0) if allow_zero else (value > 0)
+        if not low_ok or value >= 1:
+            raise self._fail(key, expected, value)
+        return float(value)
+
+    def string_list(self, key: str, *, length: int) -> list[str]:
+        value = self.get(key)
+        if not isinstance(value, (list, tuple)) or len(value) != length or not all(
+                isinstance(item, str) for item in value):
+            raise self._fail(key, f"a list of {length} strings", value)
+        return list(value)
+
+    def int_list(self, key: str) -> list[int]:
+        value = self.get(key)
+        if not isinstance(value, (list, tuple)) or not value or not all(
+                isinstance(item, int) and item > 0 for item in value):
+            raise self._fail(key, "a non-empty list of positive integers", value)
+        return list(value)

@@ -1,0 +1,66 @@
+"""The model-file contract: where a trained model lives, what it is called inside, its errors.
+
+Why in the contract layer: the runtime (encoders, visualizers), the loaders, training and the
+tools must agree on input names, layer names and file names, and none of them should import
+another's module (or TensorFlow) just to read a string.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from imdb.contract.config import Config
+
+KERAS_SUFFIX = ".keras"
+H5_SUFFIX = ".h5"
+ONNX_SUFFIX = ".onnx"
+CARD_SUFFIX = ".json"
+
+# Input names: the word models read one input, the BERT family three.
+WORD_INPUT = "input_tokens"
+INPUT_IDS = "input_ids"
+ATTENTION_MASK = "attention_mask"
+TOKEN_TYPE_IDS = "token_type_ids"
+WORD_INPUT_NAMES = (WORD_INPUT,)
+BERT_INPUT_NAMES = (INPUT_IDS, ATTENTION_MASK, TOKEN_TYPE_IDS)
+
+# Layer names: ``embedding`` is where word attributions are taken, ``latent`` is the
+# penultimate representation the analysis maps, ``logits`` the raw two-class output.
+EMBEDDING_LAYER = "embedding"
+LATENT_LAYER = "latent"
+LOGITS_LAYER = "logits"
+NUM_CLASSES = 2
+
+
+class ModelError(ValueError):
+    """A model file is missing or does not match the configuration; the message names both."""
+
+
+def input_names(config: Config) -> tuple[str, ...]:
+    """The configured family's model inputs, in the order the model takes them."""
+    return BERT_INPUT_NAMES if config.is_bert else WORD_INPUT_NAMES
+
+
+def token_input(config: Config) -> str:
+    """The input whose values are token ids (what the review visualizer shows)."""
+    return INPUT_IDS if config.is_bert else WORD_INPUT
+
+
+def model_path(config: Config, suffix: str | None = None) -> Path:
+    """``<model_dir>/<family><suffix>``; the suffix defaults to the configured ``model_format``."""
+    chosen = suffix or (ONNX_SUFFIX if config.model_format == "onnx" else H5_SUFFIX)
+    return config.model_dir / f"{config.model}{chosen}"
+
+
+def card_path(config: Config) -> Path:
+    """The JSON model card written beside every trained model (settings and measured numbers)."""
+    return model_path(config, CARD_SUFFIX)
+
+
+def read_card(config: Config) -> dict[str, Any]:
+    path = card_path(config)
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,27 @@
+"""A fresh, untrained model of the configured family (training's entry into the model layer)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from imdb.contract.config import Config
+from imdb.contract.model_files import ModelError
+
+
+def build_model(config: Config, vocab_size: int | None = None) -> Any:
+    """A fresh, untrained Keras model of the configured family."""
+    from imdb.models import word
+
+    if config.model == "dense":
+        return word.build_dense(_require_vocab(vocab_size), config.text.sequence_length, config.dense)
+    if config.model == "cnn":
+        return word.build_cnn(_require_vocab(vocab_size), config.text.sequence_length, config.cnn)
+    from imdb.models import bert
+
+    return bert.build_classifier(config)
+
+
+def _require_vocab(vocab_size: int | None) -> int:
+    if vocab_size is None:
+        raise ModelError("word models need the vocabulary size to be built")
+    return vocab_size

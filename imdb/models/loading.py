@@ -1,0 +1,104 @@
+"""Loading a trained model: Keras or onnxruntime, imported inside the loader, with load-time checks.
+
+Why: the family and file format are configuration, so everything that needs a model (the
+integration's ``load_model``, evaluate, export, analyze, bench) asks this module, and a
+mismatch (wrong vocabulary, wrong sequence length, missing file) fails here with the file
+named instead of as a shape error deep inside TensorFlow. This module (and what it imports
+at module level) is the only part of the model layer the push bundle carries.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+from imdb.contract.config import Config
+from imdb.contract.model_files import EMBEDDING_LAYER, H5_SUFFIX, KERAS_SUFFIX, ONNX_SUFFIX, ModelError, model_path
+
+def load_keras_model(config: Config) -> Any:
+    """The trained Keras model of the configured family, checked against the configuration."""
+    path = _existing_keras_file(config)
+    model = _load_keras_cached(str(path), path.stat().st_mtime_ns, config.is_bert)
+    _check_inputs(config, model, path)
+    return model
+
+
+def load_inference_model(config: Config) -> Any:
+    """What ``tensorleap_load_model`` returns: a Keras model, or an onnxruntime session."""
+    if config.model_format == "onnx":
+        path = model_path(config, ONNX_SUFFIX)
+        if not path.exists():
+            raise ModelError(
+                f"ONNX model {path} not found for model '{config.model}' (model_format: onnx in "
+                f"{config.source_file}): run `imdb-leap export --model {config.model} --format onnx`")
+        return _load_onnx_cached(str(path), path.stat().st_mtime_ns)
+    return load_keras_model(config)
+
+
+def _existing_keras_file(config: Config) -> Path:
+    for suffix in (H5_SUFFIX, KERAS_SUFFIX):
+        path = model_path(config, suffix)
+        if path.exists():
+            return path
+    raise ModelError(
+        f"no trained model for '{config.model}' in {config.model_dir} (looked for "
+        f"{model_path(config, H5_SUFFIX).name} and {model_path(config, KERAS_SUFFIX).name}): "
+        f"run `imdb-leap train --model {config.model}`")
+
+
+def custom_objects(is_bert: bool) -> dict[str, Any]:
+    """What ``keras.models.load_model`` needs to rebuild a family (the BERT layers; none for words)."""
+    if not is_bert:
+        return {}
+    from imdb.models.bert_layers import custom_objects as bert_custom_objects
+
+    return bert_custom_objects()
+
+
+@functools.lru_cache(maxsize=4)
+def _load_keras_cached(path: str, _mtime_ns: int, is_bert: bool) -> Any:
+    """Loaded once per process and file version: the platform calls load_model repeatedly."""
+    import keras
+
+    try:
+        return keras.models.load_model(path, compile=False, custom_objects=custom_objects(is_bert))
+    except (OSError, ValueError, TypeError) as exc:
+        raise ModelError(f"cannot load Keras model {path}: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=4)
+def _load_onnx_cached(path: str, _mtime_ns: int) -> Any:
+    """Loaded once per process and file version, like the Keras model."""
+    return open_onnx(path)
+
+
+def open_onnx(path: str | Path) -> Any:
+    """An onnxruntime session on the CPU (uncached: export checks and benchmarks open their own)."""
+    import onnxruntime
+
+    try:
+        return onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise ModelError(f"cannot load ONNX model {path}: {exc}") from exc
+
+
+def _check_inputs(config: Config, model: Any, path: Path) -> None:
+    """Fail at load time, naming files and settings, when the model cannot read our encoders."""
+    shapes = [tuple(tensor.shape) for tensor in model.inputs]
+    lengths = {shape[1] for shape in shapes if len(shape) > 1}
+    if lengths != {config.sequence_length}:
+        setting = "bert.max_len" if config.is_bert else "text.sequence_length"
+        raise ModelError(
+            f"model {path} reads sequences of length {sorted(lengths)} but {setting} is "
+            f"{config.sequence_length} in {config.source_file}: retrain or fix the setting")
+    if config.is_bert:
+        return
+    from imdb.text.words import WordVocabulary
+
+    vocab = WordVocabulary.load(config.text.vocab_file)
+    embedding_rows = model.get_layer(EMBEDDING_LAYER).input_dim
+    if embedding_rows != len(vocab):
+        raise ModelError(
+            f"vocabulary/model mismatch: {config.text.vocab_file} has {len(vocab)} words but "
+            f"model {path} embeds {embedding_rows}: retrain the model or restore its vocabulary")

@@ -1,0 +1,93 @@
+"""What ``leap_binder.py``'s decorated functions do, kept free of decorators so it is testable.
+
+Each function takes batched or unbatched NumPy arrays exactly as code-loader hands them
+over and returns what code-loader validates (float32 arrays, LeapText, LeapHorizontalBar,
+metadata dicts of plain Python scalars).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from code_loader.contract.datasetclasses import ConfusionMatrixElement, PreprocessResponse
+from code_loader.contract.enums import ConfusionMatrixValue, DataStateType
+from code_loader.contract.visualizer_classes import LeapHorizontalBar, LeapText
+
+from imdb.contract.names import TEST, TRAINING, VALIDATION
+from imdb.runtime import scoring, visuals
+from imdb.runtime.metadata import SampleMetadata
+from imdb.runtime.pipeline import Pipeline
+
+_STATES = {TRAINING: DataStateType.training, VALIDATION: DataStateType.validation, TEST: DataStateType.test}
+
+
+def preprocess_responses(pipeline: Pipeline) -> list[PreprocessResponse]:
+    """One response per available split (training, validation, and test when the data has it)."""
+    responses = []
+    for split in pipeline.corpus.splits:
+        ids = pipeline.split_ids(split)
+        responses.append(PreprocessResponse(sample_ids=ids, state=_STATES[split], sample_id_type=str,
+                                            data={"split": split, "source": pipeline.config.data}))
+    return responses
+
+
+def _batched(array: np.ndarray) -> np.ndarray:
+    array = np.asarray(array, dtype=np.float32)
+    return array.reshape(1, -1) if array.ndim == 1 else array
+
+
+def loss(ground_truth: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    return scoring.cross_entropy(_batched(ground_truth), _batched(logits))
+
+
+def accuracy(ground_truth: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    return scoring.accuracy(_batched(ground_truth), _batched(logits))
+
+
+def confusion_elements(ground_truth: np.ndarray, logits: np.ndarray,
+                       labels: Sequence[str]) -> list[list[ConfusionMatrixElement]]:
+    """Per sample, one element per class: was this class expected, and with what probability
+    the model predicted it."""
+    probabilities = scoring.softmax(_batched(logits))
+    truth = np.argmax(_batched(ground_truth), axis=-1)
+    batch = []
+    for sample_probs, sample_truth in zip(probabilities, truth):
+        batch.append([
+            ConfusionMatrixElement(
+                label=label,
+                expected_outcome=ConfusionMatrixValue.Positive if cls == sample_truth else ConfusionMatrixValue.Negative,
+                predicted_probability=float(sample_probs[cls]),
+            )
+            for cls, label in enumerate(labels)
+        ])
+    return batch
+
+
+def review_text(pipeline: Pipeline, token_ids: np.ndarray) -> LeapText:
+    return visuals.text_payload(pipeline.encoder.display_tokens(token_ids))
+
+
+def heatmap_per_token(pipeline: Pipeline, heatmap: np.ndarray) -> np.ndarray:
+    return visuals.token_heatmap(heatmap, pipeline.config.sequence_length)
+
+
+def probabilities(logits: np.ndarray, ground_truth: np.ndarray, labels: Sequence[str]) -> LeapHorizontalBar:
+    return visuals.probability_bars(logits, labels, ground_truth)
+
+
+def ground_truth(one_hot: np.ndarray, labels: Sequence[str]) -> LeapHorizontalBar:
+    return visuals.label_bars(one_hot, labels)
+
+
+def text_metadata(meta: SampleMetadata) -> dict[str, object]:
+    return {"word_count": meta.word_count, "token_count": meta.token_count, "truncated": meta.truncated,
+            "empty": meta.empty, "oov_count": meta.oov_count, "oov_ratio": meta.oov_ratio}
+
+
+def lexicon_metadata(meta: SampleMetadata) -> dict[str, object]:
+    return {"polarity": meta.polarity, "subjectivity": meta.subjectivity}
+
+
+def review_metadata(meta: SampleMetadata) -> dict[str, object]:
+    return {"rating": meta.rating, "movie_id": meta.movie_id}

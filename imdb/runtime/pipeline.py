@@ -1,0 +1,107 @@
+"""The integration's working state for one configuration: corpus, tokenizer, metadata.
+
+Why a single object: the official example reloads the tokenizer, re-reads the review and
+recomputes metadata on every call. Here each is built once per process and every binder
+function is a dictionary lookup plus, at most, one tokenisation that is then memoised. The
+binder, the CLI, the report and the benchmark all go through this object, so they agree.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from imdb.contract.config import Config, load_config
+from imdb.contract.names import SPLITS
+from imdb.data.cache import METADATA_DIR
+from imdb.runtime.metadata import MetadataStore, SampleMetadata, SentimentCache, sentiment_cache_name
+from imdb.text.encoded import Encoded
+
+__all__ = ["SPLITS", "Pipeline", "balanced_subset", "get_pipeline"]
+
+
+class Pipeline:
+    """Lazily built pieces of one configured integration (nothing loads until first used)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._encoded: dict[str, Encoded] = {}
+
+    @cached_property
+    def corpus(self) -> Any:
+        from imdb.data import load_corpus
+
+        return load_corpus(self.config.data, self.config.data_root,
+                           validation_fraction=self.config.validation_fraction, seed=self.config.seed)
+
+    @cached_property
+    def encoder(self) -> Any:
+        """Word encoder for dense/CNN, WordPiece encoder for BERT: chosen by configuration."""
+        if self.config.is_bert:
+            from imdb.text.wordpiece import BertEncoder
+
+            return BertEncoder.from_config(self.config)
+        from imdb.text.words import WordEncoder, WordVocabulary
+
+        return WordEncoder(WordVocabulary.load(self.config.text.vocab_file), self.config.text.sequence_length)
+
+    @cached_property
+    def metadata_store(self) -> MetadataStore:
+        cache_file = self.config.data_root / METADATA_DIR / sentiment_cache_name(self.corpus.content_key)
+        return MetadataStore(self.encoded, self.config.sequence_length, self.config.labels,
+                             SentimentCache(cache_file))
+
+    def split_ids(self, split: str, limit: int | None = None) -> list[str]:
+        """Sample ids of a split, capped by ``sample_limit_per_split`` and by ``limit`` (the
+        smaller wins) with labels balanced."""
+        ids = self.corpus.ids(split)
+        caps = [cap for cap in (self.config.sample_limit_per_split, limit) if cap is not None]
+        limit = min(caps) if caps else None
+        if limit is None or limit >= len(ids):
+            return list(ids)
+        return balanced_subset(ids, [self.corpus[i].label for i in ids], limit, self.config.seed)
+
+    def encoded(self, sample_id: str) -> Encoded:
+        cached = self._encoded.get(sample_id)
+        if cached is None:
+            cached = self.encoder.encode(self.corpus[sample_id].text)
+            self._encoded[sample_id] = cached
+        return cached
+
+    def model_input(self, sample_id: str, name: str) -> np.ndarray:
+        return self.encoded(sample_id).inputs[name]
+
+    def ground_truth(self, sample_id: str) -> np.ndarray:
+        """One-hot float32 ``[negative, positive]``."""
+        one_hot = np.zeros(len(self.config.labels), dtype=np.float32)
+        one_hot[self.corpus[sample_id].label] = 1.0
+        return one_hot
+
+    def metadata(self, sample_id: str) -> SampleMetadata:
+        return self.metadata_store.get(self.corpus[sample_id])
+
+
+def balanced_subset(ids: list[str], labels: list[int], limit: int, seed: int) -> list[str]:
+    """``limit`` ids, as equal per label as the data allows, in the split's original order."""
+    rng = random.Random(seed)
+    by_label: dict[int, list[int]] = {}
+    for position, label in enumerate(labels):
+        by_label.setdefault(label, []).append(position)
+    for positions in by_label.values():
+        rng.shuffle(positions)
+    chosen: list[int] = []
+    pools = sorted(by_label.values(), key=len)
+    for index, positions in enumerate(pools):
+        share = (limit - len(chosen)) // (len(pools) - index)
+        chosen.extend(positions[:share])
+    return [ids[position] for position in sorted(chosen)]
+
+
+@functools.lru_cache(maxsize=1)
+def get_pipeline() -> Pipeline:
+    """The process-wide pipeline for the configuration in force (file + environment)."""
+    return Pipeline(load_config())

@@ -1,0 +1,143 @@
+"""Word-level text handling for the dense and CNN models: standardisation, vocabulary, encoding.
+
+Why one module: the training pipeline, the Tensorleap encoders, the metadata (OOV counts)
+and the visualizers must see *exactly* the same words, or heatmaps drift off the tokens the
+model actually read. Standardisation follows the seeds' preprocessing: lowercase, drop
+``<br />`` and other HTML residue, drop punctuation.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from imdb.contract.files import atomic_write_text
+from imdb.contract.model_files import WORD_INPUT
+from imdb.text.encoded import Encoded
+from imdb.text.plain import strip_tags
+
+PAD_ID = 0
+OOV_ID = 1
+PAD_TOKEN = "[PAD]"
+OOV_TOKEN = "[UNK]"
+RESERVED_TOKENS = (PAD_TOKEN, OOV_TOKEN)
+
+_APOSTROPHE = re.compile(r"['\u2019]")
+# Anything that is not a letter or digit separates words (punctuation, emoji, control chars).
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def standardize(text: str) -> str:
+    """Lowercase, unescape entities, drop tags and punctuation; words joined by single spaces.
+
+    Apostrophes are removed rather than split on, so "don't" stays one word ("dont"), as in
+    the seeds' Keras ``TextVectorization`` recipe.
+    """
+    text = html.unescape(text.lower())
+    text = strip_tags(text)
+    text = _APOSTROPHE.sub("", text)
+    return _NON_WORD.sub(" ", text).strip()
+
+
+def words(text: str) -> list[str]:
+    """The standardised words of a review, in order."""
+    cleaned = standardize(text)
+    return cleaned.split(" ") if cleaned else []
+
+
+class VocabularyError(ValueError):
+    """The vocabulary file is missing, malformed, or does not match the model."""
+
+
+@dataclass(frozen=True)
+class WordVocabulary:
+    """Word <-> id mapping; id 0 is padding, id 1 is out-of-vocabulary."""
+
+    tokens: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {token: i for i, token in enumerate(self.tokens)})
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    @classmethod
+    def build(cls, documents: Iterable[Sequence[str]], size: int) -> "WordVocabulary":
+        """The ``size - 2`` most frequent words; ties broken alphabetically for determinism."""
+        counts: Counter[str] = Counter()
+        for document in documents:
+            counts.update(document)
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        kept = [word for word, _ in ranked[: size - len(RESERVED_TOKENS)]]
+        return cls(RESERVED_TOKENS + tuple(kept))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "WordVocabulary":
+        path = Path(path)
+        try:
+            tokens = tuple(path.read_text(encoding="utf-8").split("\n"))
+        except FileNotFoundError as exc:
+            raise VocabularyError(
+                f"vocabulary file {path} not found: train a word model first (imdb-leap train --model dense)"
+            ) from exc
+        if tokens and tokens[-1] == "":
+            tokens = tokens[:-1]
+        if tokens[: len(RESERVED_TOKENS)] != RESERVED_TOKENS or len(set(tokens)) != len(tokens):
+            raise VocabularyError(
+                f"vocabulary file {path} is malformed: it must start with {RESERVED_TOKENS} and hold unique words"
+            )
+        return cls(tokens)
+
+    def save(self, path: str | os.PathLike) -> None:
+        atomic_write_text(path, "\n".join(self.tokens) + "\n")
+
+    def id_of(self, word: str) -> int:
+        return self._index.get(word, OOV_ID)  # type: ignore[attr-defined]
+
+    def ids(self, document: Sequence[str]) -> list[int]:
+        return [self.id_of(word) for word in document]
+
+    def oov_count(self, document: Sequence[str]) -> int:
+        return sum(1 for word in document if word not in self._index)  # type: ignore[attr-defined]
+
+    def encode(self, document: Sequence[str], length: int) -> np.ndarray:
+        """Float32 ids, truncated or zero-padded to ``length`` (the model casts them back)."""
+        encoded = np.zeros(length, dtype=np.float32)
+        ids = self.ids(document[:length])
+        encoded[: len(ids)] = ids
+        return encoded
+
+
+class WordEncoder:
+    """Review text -> ``input_tokens`` for the dense and CNN models."""
+
+    INPUT_NAME = WORD_INPUT
+
+    def __init__(self, vocabulary: WordVocabulary, sequence_length: int) -> None:
+        self.vocabulary = vocabulary
+        self.sequence_length = sequence_length
+        self.input_names: tuple[str, ...] = (self.INPUT_NAME,)
+        # Lookup table for the visualizer: padding shows as an empty string.
+        self._display = np.array(("",) + vocabulary.tokens[1:], dtype=object)
+
+    def encode(self, text: str) -> Encoded:
+        document = words(text)
+        return Encoded(
+            inputs={self.INPUT_NAME: self.vocabulary.encode(document, self.sequence_length)},
+            token_count=len(document),
+            oov_count=self.vocabulary.oov_count(document),
+        )
+
+    def display_tokens(self, token_ids: np.ndarray) -> list[str]:
+        """One string per input position, as the model saw it: OOV words read ``[UNK]`` and
+        padding positions are empty strings (LeapText's convention for fixed-length inputs)."""
+        ids = np.asarray(token_ids).reshape(-1).astype(np.int64)
+        ids[(ids < 0) | (ids >= len(self._display))] = PAD_ID
+        return self._display[ids].tolist()

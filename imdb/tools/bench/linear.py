@@ -1,0 +1,60 @@
+"""Linear reference: what a logistic regression reaches on the same split and vocabulary size.
+
+Why in the benchmark: the dense model is a bag of words, so the question "is 0.88 the model's
+fault or the features'?" has a measurable answer. The same standardised words, the same
+vocabulary size, the same movie-grouped validation split; TF-IDF features (sublinear term
+frequency) with unigrams only, and with unigrams and bigrams competing for the same number of
+slots, and unigrams without the cap. The regularisation strength is scikit-learn's default, never tuned on validation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from imdb.contract.config import MODEL_FAMILIES, Config
+from imdb.contract.model_files import read_card
+from imdb.runtime.pipeline import Pipeline
+from imdb.text.words import words
+
+VALIDATION_SPLIT = "validation"
+TRAINING_SPLIT = "training"
+# name -> (n-gram range, capped at the vocabulary size?); the uncapped set asks whether a bigger
+# vocabulary would help a bag of single words.
+FEATURE_SETS = {"unigram": ((1, 1), True), "unigram_bigram": ((1, 2), True), "unigram_all_words": ((1, 1), False)}
+MAX_ITERATIONS = 2000
+ROUND = 4
+
+
+def _texts_and_labels(pipeline: Pipeline, split: str, limit: int | None) -> tuple[list[str], np.ndarray]:
+    """The split's standardised texts and labels; ``limit`` takes a label-balanced subset."""
+    corpus = pipeline.corpus
+    ids = pipeline.split_ids(split, limit)
+    return [" ".join(words(corpus[i].text)) for i in ids], np.array([corpus[i].label for i in ids])
+
+
+def linear_reference(config: Config, pipeline: Pipeline, limit: int | None = None) -> dict[str, Any]:
+    """Validation accuracy of TF-IDF + logistic regression per feature set, beside the word
+    models' own (from their cards, only when the whole split was used)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    train_texts, train_labels = _texts_and_labels(pipeline, TRAINING_SPLIT, limit)
+    val_texts, val_labels = _texts_and_labels(pipeline, VALIDATION_SPLIT, limit)
+    result: dict[str, Any] = {"training": len(train_texts), "validation": len(val_texts)}
+    for name, (ngrams, capped) in FEATURE_SETS.items():
+        vectorizer = TfidfVectorizer(max_features=config.text.vocab_size if capped else None, ngram_range=ngrams,
+                                     token_pattern=r"\S+", sublinear_tf=True)
+        classifier = LogisticRegression(max_iter=MAX_ITERATIONS)
+        classifier.fit(vectorizer.fit_transform(train_texts), train_labels)
+        predicted = classifier.predict(vectorizer.transform(val_texts))
+        result[f"{name}_accuracy"] = round(float(np.mean(predicted == val_labels)), ROUND)
+        result[f"{name}_features"] = len(vectorizer.vocabulary_)
+    if limit is None:
+        for family in MODEL_FAMILIES:
+            card = read_card(config.with_overrides(model=family))
+            if "validation_accuracy" in card and card.get("validation_samples") == len(val_texts):
+                result[f"{family}_accuracy"] = card["validation_accuracy"]
+                result[f"{family}_vs_unigram"] = round(card["validation_accuracy"] / result["unigram_accuracy"], ROUND)
+    return result

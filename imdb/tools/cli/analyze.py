@@ -1,0 +1,61 @@
+"""``imdb-leap analyze``: the argparse sub-command (registered by ``imdb.tools.cli.main``).
+
+Prints one JSON object as its last line (out path, n, accuracy, timings), like every
+``imdb-leap`` command, so scripts can read the result without parsing logs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from imdb.contract.config import MODEL_FAMILIES, MODEL_FORMATS
+from imdb.contract.names import SPLITS
+from imdb.tools.cli.common import (add_config_options, add_progress_option, config_from_args, positive_int,
+                                   print_result)
+from imdb.tools.explain.methods import DEFAULT_METHOD, DEFAULT_STEPS, METHODS
+from imdb.tools.report import settings
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``analyze`` to the ``imdb-leap`` sub-commands."""
+    parser = subparsers.add_parser(
+        "analyze", help="offline Tensorleap-style analysis report (HTML, PNGs, samples.csv) of a split")
+    add_config_options(parser)
+    parser.add_argument("--split", default=settings.DEFAULT_SPLIT, choices=SPLITS)
+    parser.add_argument("--limit", type=positive_int, help="analyse at most N samples (label-balanced)")
+    parser.add_argument("--out", type=Path, help="output directory (default: reports/<model>-<split>/)")
+    parser.add_argument("--layer", default=settings.DEFAULT_LAYER,
+                        help=f"layer whose output is mapped (default: {settings.DEFAULT_LAYER})")
+    parser.add_argument("--projection", default=settings.DEFAULT_PROJECTION, choices=settings.PROJECTIONS)
+    parser.add_argument("--cluster", dest="cluster_method", default=settings.DEFAULT_CLUSTER_METHOD,
+                        choices=settings.CLUSTER_METHODS, help="k-means on the latent space, or HDBSCAN on the map")
+    parser.add_argument("--clusters", type=positive_int, default=settings.DEFAULT_CLUSTERS, help="k for k-means")
+    parser.add_argument("--top", type=positive_int, default=settings.DEFAULT_TOP,
+                        help="samples shown with heatmaps per error kind, label issues and flips")
+    parser.add_argument("--explain", dest="method", default=DEFAULT_METHOD, choices=METHODS,
+                        help="word attribution method for the heatmaps")
+    parser.add_argument("--ig-steps", dest="steps", type=positive_int, default=DEFAULT_STEPS,
+                        help="integrated-gradients steps")
+    parser.add_argument("--faithfulness-samples", type=int, default=settings.DEFAULT_FAITHFULNESS_SAMPLES,
+                        help="reviews for the heatmap deletion test, per method (0 skips it)")
+    parser.add_argument("--compare", choices=MODEL_FAMILIES, help="second model family to compare with")
+    parser.add_argument("--compare-model-dir", help="directory of the second model (default: --model-dir)")
+    parser.add_argument("--compare-format", choices=MODEL_FORMATS, help="format of the second model's predictions")
+    add_progress_option(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the options from the flags, run the analysis, print its JSON summary last."""
+    from imdb.tools.report.analysis import AnalyzeOptions
+    from imdb.tools.report.run import analyze
+
+    config = config_from_args(args)
+    options = AnalyzeOptions(
+        split=args.split, limit=args.limit, out=args.out, layer=args.layer, projection=args.projection,
+        cluster_method=args.cluster_method, clusters=args.clusters, top=args.top, method=args.method,
+        steps=args.steps, faithfulness_samples=args.faithfulness_samples, compare=args.compare,
+        compare_model_dir=args.compare_model_dir,
+        compare_format=args.compare_format, progress=not args.no_progress)
+    return print_result(analyze(config, options))

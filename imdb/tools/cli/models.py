@@ -1,0 +1,62 @@
+"""``imdb-leap train``, ``evaluate`` and ``export``: the model's life cycle on the command line."""
+
+from __future__ import annotations
+
+import argparse
+
+from imdb.contract.config import MODEL_FORMATS
+from imdb.contract.names import SPLITS, VALIDATION
+from imdb.tools.cli.common import add_config_options, add_progress_option, config_from_args, print_result
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    _register_train(subparsers)
+    _register_evaluate(subparsers)
+    _register_export(subparsers)
+
+
+def _register_train(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("train", help="train a model family and save it with its model card")
+    add_config_options(parser)
+    parser.add_argument("--max-len", type=int, help="BERT: maximum sequence length in WordPieces")
+    parser.add_argument("--train-samples", type=int, help="BERT: number of training reviews (balanced)")
+    parser.add_argument("--epochs", type=int, help="BERT: number of epochs")
+    add_progress_option(parser)
+    parser.set_defaults(func=_train)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from imdb.training.train import train
+
+    config = config_from_args(args, **{"bert.max_len": args.max_len, "bert.epochs": args.epochs,
+                                       "bert.train_samples": args.train_samples})
+    return print_result(train(config, progress=not args.no_progress))
+
+
+def _register_evaluate(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("evaluate", help="accuracy, loss, macro-F1 and confusion on a split")
+    add_config_options(parser)
+    parser.add_argument("--split", default=VALIDATION, choices=SPLITS)
+    parser.add_argument("--limit", type=int, help="evaluate at most N samples (label-balanced)")
+    add_progress_option(parser)
+    parser.set_defaults(func=_evaluate)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from imdb.tools.evaluate import evaluate
+
+    config = config_from_args(args)
+    return print_result(evaluate(config, args.split, limit=args.limit, progress=not args.no_progress))
+
+
+def _register_export(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("export", help="write the model as .h5 or verified .onnx for leap push")
+    add_config_options(parser)
+    parser.add_argument("--format", required=True, choices=MODEL_FORMATS, help="h5 (Keras) or onnx")
+    parser.set_defaults(func=_export)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from imdb.tools.export import export
+
+    return print_result(export(config_from_args(args), args.format))

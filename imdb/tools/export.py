@@ -1,0 +1,79 @@
+"""``imdb-leap export``: the configured model as a file ``leap push`` accepts (.h5 or .onnx).
+
+Why ONNX is verified on the spot: a conversion that silently changes the logits would make
+every Tensorleap analysis wrong, so each export runs onnxruntime against Keras on real
+reviews and refuses to keep a file whose logits differ by more than ``ONNX_TOLERANCE``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imdb.contract.files import atomic_path
+from imdb.contract.config import Config
+from imdb.models.inference import batch_inputs, run_model
+from imdb.contract.model_files import H5_SUFFIX, ONNX_SUFFIX, ModelError, model_path
+from imdb.models.loading import load_keras_model, open_onnx
+from imdb.runtime.pipeline import Pipeline
+
+LOG = logging.getLogger(__name__)
+ONNX_OPSET = 17
+ONNX_TOLERANCE = 1e-4
+VERIFY_SAMPLES = 32
+OUTPUT_NAME = "logits"
+
+
+def export(config: Config, fmt: str, *, verify_samples: int = VERIFY_SAMPLES,
+           target: Path | None = None) -> dict[str, Any]:
+    """Write ``model/<family>.<fmt>`` (or ``target``); return what was written and how it was checked."""
+    model = load_keras_model(config)
+    if fmt == "h5":
+        target = target or model_path(config, H5_SUFFIX)
+        try:
+            with atomic_path(target) as tmp:
+                model.save(tmp)
+        except (ValueError, TypeError, NotImplementedError) as exc:
+            raise ModelError(f"{config.model} cannot be saved as {target.name} ({exc}): "
+                             f"export --format onnx instead") from exc
+        return {"model": config.model, "format": fmt, "path": str(target), "bytes": target.stat().st_size}
+    if fmt != "onnx":
+        raise ModelError(f"unknown export format {fmt!r}: use h5 or onnx")
+    pipeline = Pipeline(config)
+    target = target or model_path(config, ONNX_SUFFIX)
+    with atomic_path(target) as tmp:
+        _convert_to_onnx(model, pipeline.encoder.input_names, config.sequence_length, tmp)
+        difference, n = _max_difference(model, tmp, pipeline, verify_samples)
+        if difference > ONNX_TOLERANCE:
+            raise ModelError(f"ONNX export of {config.model} differs from Keras by {difference:.2e} "
+                             f"(> {ONNX_TOLERANCE:.0e}) on {n} validation reviews; not written to {target}")
+    LOG.info("wrote %s (max |onnx - keras| = %.2e on %d reviews)", target, difference, n)
+    return {"model": config.model, "format": fmt, "path": str(target), "bytes": target.stat().st_size,
+            "verified_samples": n, "max_abs_difference": difference, "tolerance": ONNX_TOLERANCE}
+
+
+def _convert_to_onnx(model: Any, input_names: tuple[str, ...], length: int, output: Path) -> None:
+    """tf2onnx from a traced function: named float32 inputs, one ``logits`` output."""
+    import tensorflow as tf
+    import tf2onnx
+
+    signature = [tf.TensorSpec((None, length), tf.float32, name=name) for name in input_names]
+
+    @tf.function(input_signature=signature)
+    def forward(*inputs: tf.Tensor) -> dict[str, tf.Tensor]:
+        return {OUTPUT_NAME: model(list(inputs), training=False)}
+
+    tf2onnx.convert.from_function(forward, input_signature=signature, opset=ONNX_OPSET, output_path=str(output))
+
+
+def _max_difference(model: Any, onnx_file: Path, pipeline: Pipeline, samples: int) -> tuple[float, int]:
+    """Largest absolute logit difference between onnxruntime and Keras on validation reviews."""
+    session = open_onnx(onnx_file)
+    ids = pipeline.split_ids("validation")[:samples]
+    inputs = batch_inputs(pipeline, ids)
+    keras_logits = run_model(model, inputs)
+    onnx_logits = run_model(session, inputs)
+    return float(np.max(np.abs(keras_logits - onnx_logits))), len(ids)

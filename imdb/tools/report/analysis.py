@@ -1,0 +1,206 @@
+"""``imdb-leap analyze``: one split through one model (optionally two), every section computed.
+
+The steps are the Tensorleap dashboard's, offline: the integration's own preprocess,
+encoders, ground truth, metadata and loss (``imdb.runtime.components``), batched latent
+extraction, a 2-D map of the latent space, clusters, metadata against loss, the hardest
+errors and likely label issues with word heatmaps, and a model-vs-model comparison. Each
+step is timed; only the samples the report shows get heatmaps (they are the costly part).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imdb.runtime import scoring
+from imdb.contract.config import Config
+from imdb.tools.explain import DEFAULT_METHOD, DEFAULT_STEPS, Explainer
+from imdb.models.inference import DEFAULT_BATCH_SIZE, predict_logits
+from imdb.models.loading import load_inference_model, load_keras_model
+from imdb.runtime.pipeline import Pipeline
+from imdb.tools.report import clusters as clustering
+from imdb.tools.report import metadata_loss, projection
+from imdb.tools.report.compare import Comparison, compare
+from imdb.tools.report.hardest import ErrorGroup, hardest_errors
+from imdb.tools.report.heatmaps import Heatmap, heatmaps
+from imdb.tools.report.latent import extract
+from imdb.tools.report.mislabeled import LabelIssues, find_label_issues
+from imdb.tools.report.samples import Predictions, Samples, collect, score
+from imdb.tools.report.settings import (AnalysisError, DEFAULT_CLUSTER_METHOD, DEFAULT_CLUSTERS, DEFAULT_FAITHFULNESS_SAMPLES,
+                                  DEFAULT_LAYER, DEFAULT_PROJECTION, DEFAULT_SPLIT, DEFAULT_TOP, REPORTS_DIR)
+from imdb.tools.report.timing import StepTimer
+from imdb.tools.report.words import TermCounts
+
+# Fewer samples than this leave nothing to map, cluster or correlate.
+MIN_SAMPLES = 10
+
+
+@dataclass(frozen=True)
+class AnalyzeOptions:
+    """Everything ``imdb-leap analyze`` can change besides the project configuration."""
+
+    split: str = DEFAULT_SPLIT
+    limit: int | None = None
+    out: Path | None = None
+    layer: str = DEFAULT_LAYER
+    projection: str = DEFAULT_PROJECTION
+    cluster_method: str = DEFAULT_CLUSTER_METHOD
+    clusters: int = DEFAULT_CLUSTERS
+    top: int = DEFAULT_TOP
+    method: str = DEFAULT_METHOD
+    steps: int = DEFAULT_STEPS
+    faithfulness_samples: int = DEFAULT_FAITHFULNESS_SAMPLES
+    compare: str | None = None
+    compare_model_dir: str | None = None
+    compare_format: str | None = None
+    batch_size: int = DEFAULT_BATCH_SIZE
+    progress: bool = True
+
+    def out_dir(self, config: Config) -> Path:
+        """``--out``, else ``reports/<model>-<split>/`` under the working directory."""
+        return (self.out or Path(REPORTS_DIR) / f"{config.model}-{self.split}").expanduser().resolve()
+
+
+@dataclass
+class ModelRun:
+    """One model's view of the samples."""
+
+    name: str
+    config: Config
+    pipeline: Pipeline
+    predictions: Predictions
+    explainer: Explainer
+
+
+@dataclass
+class Analysis:
+    """Everything the report shows, computed; the writer only formats it."""
+
+    options: AnalyzeOptions
+    run: ModelRun
+    samples: Samples
+    summary: dict[str, Any]
+    confusion: np.ndarray
+    coords: np.ndarray
+    assignments: np.ndarray
+    clusters: list[clustering.ClusterSummary]
+    fields: list[metadata_loss.FieldLoss]
+    claims: list[metadata_loss.Claim]
+    errors: list[ErrorGroup]
+    issues: LabelIssues
+    other: ModelRun | None = None
+    comparison: Comparison | None = None
+    heatmaps: dict[str, dict[str, Heatmap]] = field(default_factory=dict)
+    faithfulness: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Class names, in the order of the logits."""
+        return self.run.config.labels
+
+
+def run_analysis(config: Config, options: AnalyzeOptions, timer: StepTimer) -> Analysis:
+    """Every computed section of the report, timed step by step."""
+    if options.limit:
+        config = config.with_overrides(sample_limit_per_split=options.limit)
+    pipeline = Pipeline(config)
+    with timer("load model"):
+        model = load_keras_model(config)
+    with timer("samples + metadata"):
+        samples = collect(pipeline, options.split, progress=options.progress)
+    if len(samples) < MIN_SAMPLES:
+        raise AnalysisError(f"split {options.split!r} has {len(samples)} samples; analyze needs at least {MIN_SAMPLES}")
+    with timer("inference + latent"):
+        outputs = extract(pipeline, model, samples.ids, layer=options.layer, batch_size=options.batch_size,
+                          progress=options.progress)
+    predictions = score(samples, outputs.logits)
+    # Latent vectors and gradients need the Keras model, whatever ``model_format`` serves.
+    run = ModelRun(name=config.model, config=config, pipeline=pipeline, predictions=predictions,
+                   explainer=Explainer(pipeline, model))
+    summary = scoring.summarize(samples.labels, outputs.logits, config.labels)
+    with timer("projection"):
+        reduced = projection.reduce(outputs.latent, seed=config.seed)
+        coords = projection.project(reduced, options.projection, seed=config.seed, progress=options.progress)
+    with timer("clusters"):
+        assignments = clustering.cluster(reduced, coords, options.cluster_method, options.clusters, seed=config.seed)
+        counts = TermCounts.from_texts(samples.texts)
+        cluster_rows = clustering.summarize_clusters(assignments, samples, predictions, config.labels, counts)
+    with timer("metadata vs loss"):
+        fields = metadata_loss.field_losses(samples, predictions.loss)
+        claims = metadata_loss.evaluate_claims(samples, predictions.loss)
+    with timer("label issues"):
+        issues = find_label_issues(samples.labels, predictions.probabilities)
+    analysis = Analysis(
+        options=options, run=run, samples=samples, summary=summary,
+        confusion=scoring.confusion_counts(samples.labels, predictions.predicted, len(config.labels)),
+        coords=coords, assignments=assignments, clusters=cluster_rows, fields=fields, claims=claims,
+        errors=hardest_errors(samples, predictions, config.labels, options.top), issues=issues)
+    if options.compare:
+        with timer("compare"):
+            _compare(analysis, config, options)
+    with timer("heatmaps"):
+        _heatmaps(analysis, options)
+    if options.faithfulness_samples > 0:
+        with timer("faithfulness"):
+            analysis.faithfulness = _faithfulness(config, options, model)
+    analysis.timings = timer.rounded()
+    return analysis
+
+
+def _faithfulness(config: Config, options: AnalyzeOptions, model: Any) -> list[dict[str, Any]]:
+    """The deletion test of every attribution method on the analysed split (label-balanced)."""
+    from imdb.tools.explain.deletion import faithfulness_of_methods
+    from imdb.tools.explain.methods import METHODS
+
+    n_samples = min(options.faithfulness_samples, options.limit or options.faithfulness_samples)
+    return faithfulness_of_methods(config, METHODS, n_samples, split=options.split, steps=options.steps, model=model)
+
+
+def compared_label(other: Config, reference: Config) -> str:
+    """The second model's name: its family, its format when ONNX serves its predictions, and its
+    directory when only the directory tells it from the first (Keras) model."""
+    label = other.model if other.model_format == "h5" else f"{other.model} ({other.model_format})"
+    if label == reference.model and other.model_dir != reference.model_dir:
+        label = f"{label} [{other.model_dir.name}]"
+    return label
+
+
+def _compare(analysis: Analysis, config: Config, options: AnalyzeOptions) -> None:
+    other_config = config.with_overrides(model=options.compare, model_dir=options.compare_model_dir,
+                                         model_format=options.compare_format)
+    pipeline = Pipeline(other_config)
+    model = load_inference_model(other_config)
+    logits = predict_logits(pipeline, model, analysis.samples.ids, batch_size=options.batch_size,
+                            progress=options.progress, desc=f"inference ({other_config.model})")
+    other = ModelRun(name=compared_label(other_config, config), config=other_config, pipeline=pipeline,
+                     predictions=score(analysis.samples, logits),
+                     explainer=Explainer(pipeline, load_keras_model(other_config)))
+    analysis.other = other
+    analysis.comparison = compare(analysis.run.name, analysis.run.predictions, other.name, other.predictions,
+                                  analysis.samples.labels, analysis.samples.texts)
+
+
+def shown_indices(analysis: Analysis) -> dict[str, list[int]]:
+    """Sample indices each heatmap section shows (the only samples that get heatmaps)."""
+    top = analysis.options.top
+    shown = {"errors": [int(i) for group in analysis.errors for i in group.indices],
+             "mislabeled": [int(i) for i in analysis.issues.ranked[:top]]}
+    if analysis.comparison is not None:
+        shown["compare"] = [int(i) for i in analysis.comparison.ranked_flips[:top]]
+    return shown
+
+
+def _heatmaps(analysis: Analysis, options: AnalyzeOptions) -> None:
+    shown = shown_indices(analysis)
+    ids = analysis.samples.ids
+    own = [ids[i] for indices in shown.values() for i in indices]
+    analysis.heatmaps[analysis.run.name] = heatmaps(analysis.run.pipeline, analysis.run.explainer, own,
+                                                    options.method, options.steps, options.progress)
+    if analysis.other is not None:
+        flipped = [ids[i] for i in shown.get("compare", [])]
+        analysis.heatmaps[analysis.other.name] = heatmaps(analysis.other.pipeline, analysis.other.explainer, flipped,
+                                                          options.method, options.steps, options.progress)

@@ -1,0 +1,189 @@
+"""The report's interactive figures (plotly): summary, population and cluster maps,
+metadata against loss, model vs model.
+
+Why plotly: the report is one offline HTML file in which every dot can be hovered (id,
+label, prediction, the start of the review), zoomed and filtered by clicking legend
+entries, as in the Tensorleap dashboard. Above a few thousand points the maps switch to
+WebGL, which keeps panning fluid where SVG would redraw tens of thousands of nodes.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from imdb.tools.report.clusters import NOISE
+from imdb.tools.report.compare import Comparison
+from imdb.tools.report.metadata_loss import FieldLoss
+from imdb.tools.report.samples import Predictions, Samples
+
+WEBGL_THRESHOLD = 5000
+MARKER_SIZE_RANGE = (3.0, 14.0)
+# Losses above this quantile get the largest marker, so one outlier does not shrink the rest.
+LOSS_SIZE_QUANTILE = 0.99
+MAP_HEIGHT = 620
+SUMMARY_HEIGHT = 380
+COMPARE_HEIGHT = 420
+PANEL_HEIGHT = 300
+LEGEND_MARGIN = 90
+METADATA_COLUMNS = 3
+MARGIN = dict(t=60, b=40)
+POPULATION_OPACITY = 0.6
+CLUSTER_MARKER_SIZE = 5
+CLUSTER_OPACITY = 0.65
+TICK_ANGLE = 45
+TICK_FONT_SIZE = 9
+SUMMARY_SPACING = 0.15
+# Between metadata panels: horizontal, vertical (fractions of the figure).
+PANEL_SPACING = (0.09, 0.14)
+# Headroom above accuracy 1.0 for the bar labels.
+ACCURACY_AXIS_TOP = 1.08
+LABEL_COLOURS = ("#d62728", "#2ca02c")
+MODEL_COLOURS = ("#1f77b4", "#ff7f0e")
+CORRECT_SYMBOL, WRONG_SYMBOL = "circle", "x"
+TEMPLATE = "plotly_white"
+COUNT_COLOUR = "#9ecae1"
+LOSS_COLOUR = "#d62728"
+
+
+def summary_figure(confusion: np.ndarray, labels: Sequence[str]) -> go.Figure:
+    """The confusion matrix (counts, rows = ground truth) beside per-class counts of labels and predictions."""
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("Confusion matrix (rows: ground truth)",
+                                                           "Samples per class"), horizontal_spacing=SUMMARY_SPACING)
+    text = [[f"{value:,}" for value in row] for row in confusion]
+    figure.add_trace(go.Heatmap(z=confusion, x=[f"pred {name}" for name in labels], y=[f"true {name}" for name in labels],
+                                text=text, texttemplate="%{text}", colorscale="Blues", showscale=False,
+                                hovertemplate="%{y} / %{x}: %{z}<extra></extra>"), row=1, col=1)
+    figure.update_yaxes(autorange="reversed", row=1, col=1)
+    figure.add_trace(go.Bar(x=list(labels), y=confusion.sum(axis=1), name="ground truth",
+                            marker_color=MODEL_COLOURS[0]), row=1, col=2)
+    figure.add_trace(go.Bar(x=list(labels), y=confusion.sum(axis=0), name="predicted",
+                            marker_color=MODEL_COLOURS[1]), row=1, col=2)
+    figure.update_layout(template=TEMPLATE, height=SUMMARY_HEIGHT, barmode="group", margin=MARGIN)
+    return figure
+
+
+def marker_sizes(loss: np.ndarray) -> np.ndarray:
+    """Marker size grows with the square root of the loss (area ~ loss), capped at a high quantile."""
+    low, high = MARKER_SIZE_RANGE
+    cap = max(float(np.quantile(loss, LOSS_SIZE_QUANTILE)), np.finfo(np.float32).eps) if len(loss) else 1.0
+    return low + (high - low) * np.sqrt(np.clip(loss / cap, 0.0, 1.0))
+
+
+def _hover_data(samples: Samples, predictions: Predictions, labels: Sequence[str], snippets: Sequence[str],
+                extra: Sequence[str] | None = None) -> np.ndarray:
+    confidence = predictions.probabilities[np.arange(len(samples)), predictions.predicted]
+    columns = [samples.ids, [labels[i] for i in samples.labels], [labels[i] for i in predictions.predicted],
+               [f"{value:.3f}" for value in confidence], [f"{value:.3f}" for value in predictions.loss], snippets]
+    if extra is not None:
+        columns.append(extra)
+    return np.array(columns, dtype=object).T
+
+
+HOVER = ("<b>%{customdata[0]}</b><br>label %{customdata[1]}, predicted %{customdata[2]} "
+         "(p=%{customdata[3]})<br>loss %{customdata[4]}<br>%{customdata[5]}")
+
+
+def _scatter(count: int) -> type:
+    return go.Scattergl if count > WEBGL_THRESHOLD else go.Scatter
+
+
+def population_map(coords: np.ndarray, samples: Samples, predictions: Predictions, labels: Sequence[str],
+                   snippets: Sequence[str], title: str) -> go.Figure:
+    """Every sample a dot: colour = ground truth, size = loss, cross = misclassified."""
+    figure = go.Figure()
+    hover = _hover_data(samples, predictions, labels, snippets)
+    sizes = marker_sizes(predictions.loss)
+    trace = _scatter(len(samples))
+    for index, name in enumerate(labels):
+        members = samples.labels == index
+        symbols = np.where(predictions.correct[members], CORRECT_SYMBOL, WRONG_SYMBOL)
+        figure.add_trace(trace(x=coords[members, 0], y=coords[members, 1], mode="markers", name=f"label {name}",
+                               customdata=hover[members], hovertemplate=HOVER + "<extra></extra>",
+                               marker=dict(color=LABEL_COLOURS[index % len(LABEL_COLOURS)], size=sizes[members],
+                                           symbol=symbols, opacity=POPULATION_OPACITY, line=dict(width=0))))
+    _map_layout(figure, title)
+    return figure
+
+
+def cluster_map(coords: np.ndarray, assignments: np.ndarray, samples: Samples, predictions: Predictions,
+                labels: Sequence[str], snippets: Sequence[str], title: str) -> go.Figure:
+    """The same map coloured by cluster (HDBSCAN's noise in grey)."""
+    figure = go.Figure()
+    cluster_names = [cluster_name(value) for value in assignments]
+    hover = _hover_data(samples, predictions, labels, snippets, cluster_names)
+    trace = _scatter(len(samples))
+    for cluster_id in np.unique(assignments):
+        members = assignments == cluster_id
+        marker = dict(size=CLUSTER_MARKER_SIZE, opacity=CLUSTER_OPACITY, line=dict(width=0))
+        if cluster_id == NOISE:
+            marker["color"] = "lightgrey"
+        figure.add_trace(trace(x=coords[members, 0], y=coords[members, 1], mode="markers",
+                               name=cluster_name(cluster_id), customdata=hover[members], marker=marker,
+                               hovertemplate=HOVER + "<br>%{customdata[6]}<extra></extra>"))
+    _map_layout(figure, title)
+    return figure
+
+
+def cluster_name(cluster_id: int) -> str:
+    """Legend and table name of a cluster id (``NOISE`` reads "noise")."""
+    return "noise" if cluster_id == NOISE else f"cluster {cluster_id}"
+
+
+def _map_layout(figure: go.Figure, title: str) -> None:
+    figure.update_layout(template=TEMPLATE, title=title, height=MAP_HEIGHT, legend=dict(itemsizing="constant"),
+                         xaxis=dict(showticklabels=False, title=""), yaxis=dict(showticklabels=False, title=""),
+                         margin=MARGIN)
+
+
+def metadata_figure(fields: Sequence[FieldLoss]) -> go.Figure:
+    """Per field: samples per bin (bars) and mean loss per bin (line, right axis)."""
+    rows = -(-len(fields) // METADATA_COLUMNS)
+    titles = [f"{field.title} (ρ = {field.rho:+.3f})" for field in fields]
+    figure = make_subplots(rows=rows, cols=METADATA_COLUMNS, subplot_titles=titles,
+                           specs=[[{"secondary_y": True}] * METADATA_COLUMNS for _ in range(rows)],
+                           horizontal_spacing=PANEL_SPACING[0], vertical_spacing=PANEL_SPACING[1])
+    for position, field in enumerate(fields):
+        row, col = divmod(position, METADATA_COLUMNS)
+        names = [bin_label(item.low, item.high) for item in field.bins]
+        figure.add_trace(go.Bar(x=names, y=[item.count for item in field.bins], marker_color=COUNT_COLOUR,
+                                name="samples", showlegend=position == 0,
+                                hovertemplate="%{x}: %{y} samples<extra></extra>"),
+                         row=row + 1, col=col + 1, secondary_y=False)
+        figure.add_trace(go.Scatter(x=names, y=[item.mean_loss for item in field.bins], mode="lines+markers",
+                                    line=dict(color=LOSS_COLOUR), name="mean loss", showlegend=position == 0,
+                                    hovertemplate="%{x}: mean loss %{y:.3f}<extra></extra>"),
+                         row=row + 1, col=col + 1, secondary_y=True)
+    figure.update_xaxes(tickangle=TICK_ANGLE, tickfont=dict(size=TICK_FONT_SIZE))
+    figure.update_layout(template=TEMPLATE, height=PANEL_HEIGHT * rows + LEGEND_MARGIN,
+                         margin={**MARGIN, "t": LEGEND_MARGIN},
+                         legend=dict(orientation="h", yanchor="top", y=1.0, x=0, yref="container"))
+    return figure
+
+
+def bin_label(low: float, high: float) -> str:
+    """``"3"`` for a single value, ``"0.12–0.25"`` for a range; integers without decimals."""
+    def fmt(value: float) -> str:
+        return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
+
+    return fmt(low) if low == high else f"{fmt(low)}–{fmt(high)}"
+
+
+def comparison_figure(comparison: Comparison) -> go.Figure:
+    """Accuracy of both models overall and on reviews containing each cue phrase."""
+    groups = ["all reviews", *[f'"{row.phrase}" ({row.count:,})' for row in comparison.cues]]
+    values_a = [comparison.accuracy_a, *[row.accuracy_a for row in comparison.cues]]
+    values_b = [comparison.accuracy_b, *[row.accuracy_b for row in comparison.cues]]
+    figure = go.Figure([
+        go.Bar(x=groups, y=values_a, name=comparison.name_a, marker_color=MODEL_COLOURS[0],
+               text=[f"{value:.3f}" for value in values_a], textposition="outside"),
+        go.Bar(x=groups, y=values_b, name=comparison.name_b, marker_color=MODEL_COLOURS[1],
+               text=[f"{value:.3f}" for value in values_b], textposition="outside"),
+    ])
+    figure.update_layout(template=TEMPLATE, barmode="group", height=COMPARE_HEIGHT,
+                         yaxis=dict(title="accuracy", range=[0, ACCURACY_AXIS_TOP]),
+                         title="Accuracy overall and on reviews containing the cue words", margin=MARGIN)
+    return figure

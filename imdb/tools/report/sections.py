@@ -1,0 +1,246 @@
+"""The report's sections as HTML, from a computed ``Analysis`` (formatting only, no computing).
+
+Every number on the page comes from the analysis objects; sentences such as a claim's
+verdict are assembled from them, never written in advance.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Sequence
+
+import numpy as np
+
+from imdb.tools.report import figures
+from imdb.tools.report.analysis import Analysis, ModelRun
+from imdb.tools.report.heatmaps import Heatmap, heatmap_html, legend_html
+from imdb.tools.report.metadata_loss import Claim
+from imdb.tools.report.page import Markup, Section, figure_html, table_html
+
+# Metadata shown on each sample card: dashboard name -> short label.
+CARD_METADATA = {"text_word_count": "words", "text_oov_count": "OOV", "text_truncated": "truncated",
+                 "sentiment_lexicon_polarity": "polarity", "sentiment_lexicon_subjectivity": "subjectivity",
+                 "review_rating": "rating", "review_movie_id": "movie"}
+CLUSTER_WORDS_SHOWN = 8
+METRIC_DIGITS = 4
+
+
+def _pct(value: float) -> str:
+    return "n/a" if np.isnan(value) else f"{100 * value:.1f} %"
+
+
+def _num(value: float, digits: int = 3) -> str:
+    return "n/a" if np.isnan(value) else f"{value:.{digits}f}"
+
+
+def _p_value(value: float) -> str:
+    return "n/a" if np.isnan(value) else f"{value:.1e}"
+
+
+def _kpis(items: Sequence[tuple[str, str]]) -> str:
+    return '<div class="kpis">' + "".join(
+        f'<div class="kpi">{html.escape(name)}<b>{html.escape(value)}</b></div>' for name, value in items) + "</div>"
+
+
+def summary_section(analysis: Analysis) -> Section:
+    """Headline metrics, the confusion matrix and per-class counts."""
+    summary, labels = analysis.summary, analysis.labels
+    kpis = _kpis([("samples", f"{summary['n']:,}"), ("accuracy", _num(summary["accuracy"], METRIC_DIGITS)),
+                  ("loss", _num(summary["loss"], METRIC_DIGITS)), ("macro-F1", _num(summary["macro_f1"], METRIC_DIGITS))])
+    rows = [(name, f"{int(analysis.confusion[i].sum()):,}", f"{int(analysis.confusion[:, i].sum()):,}",
+             _pct(analysis.confusion[i, i] / max(1, analysis.confusion[i].sum())))
+            for i, name in enumerate(labels)]
+    table = table_html(("class", "ground truth", "predicted", "recall"), rows)
+    body = kpis + figure_html(figures.summary_figure(analysis.confusion, labels), "fig-summary") + table
+    return Section("summary", "1. Summary", body)
+
+
+def population_section(analysis: Analysis) -> Section:
+    """The latent-space map coloured by ground truth and sized by loss."""
+    options = analysis.options
+    title = f"{analysis.run.name}: '{options.layer}' layer, {options.projection.upper()} of {len(analysis.samples):,} samples"
+    note = ("<p class='note'>Each dot is a review at its position in the model's latent space. Colour: ground "
+            "truth; size: loss; ×: misclassified. Hover a dot for its id, label, prediction and opening words; "
+            "click legend entries to hide a class.</p>")
+    figure = figures.population_map(analysis.coords, analysis.samples, analysis.run.predictions, analysis.labels,
+                                    analysis.samples.snippets, title)
+    return Section("population", "2. Population exploration", note + figure_html(figure, "fig-population"))
+
+
+def clusters_section(analysis: Analysis) -> Section:
+    """The map coloured by cluster and the per-cluster table."""
+    options, labels = analysis.options, analysis.labels
+    method = (f"k-means (k = {options.clusters}) on the PCA-reduced latent vectors" if options.cluster_method == "kmeans"
+              else "HDBSCAN on the 2-D map")
+    figure = figures.cluster_map(analysis.coords, analysis.assignments, analysis.samples, analysis.run.predictions,
+                                 labels, analysis.samples.snippets, f"Clusters: {method}")
+    headers = ("cluster", "size", "label mix", "accuracy", "mean loss", "mean words", "mean OOV", "mean polarity",
+               "mean subjectivity", "mean rating", "truncated", "characteristic words (z)")
+    rows = []
+    for row in analysis.clusters:
+        means = row.metadata_means
+        mix = " / ".join(f"{name} {_pct(share)}" for name, share in row.label_share.items())
+        words = ", ".join(f"{word} ({z:.0f})" for word, z in row.words[:CLUSTER_WORDS_SHOWN])
+        rows.append((figures.cluster_name(row.cluster), f"{row.size:,}", mix, _pct(row.accuracy),
+                     _num(row.mean_loss), _num(means["text_word_count"], 0), _num(means["text_oov_count"], 1),
+                     _num(means["sentiment_lexicon_polarity"]), _num(means["sentiment_lexicon_subjectivity"]),
+                     _num(means["review_rating"], 2), _pct(means["text_truncated"]), words))
+    note = ("<p class='note'>Characteristic words: log-odds ratio of the cluster's words against all other "
+            "reviews with an informative Dirichlet prior, as z-scores (stop words omitted).</p>")
+    return Section("clusters", "3. Clusters", figure_html(figure, "fig-clusters") + note +
+                   table_html(headers, rows, text_columns=(0, 2, 11)))
+
+
+def claim_sentence(claim: Claim) -> str:
+    """One sentence with the verdict and the numbers behind it."""
+    share = f"{100 * claim.group_share:.0f} %"
+    sentence = (f"{claim.statement}: {claim.verdict} — Spearman ρ = {claim.rho:+.3f} ({claim.strength}, "
+                f"p = {_p_value(claim.p_value)}); mean loss {claim.low_group_loss:.3f} in the lowest {share} of "
+                f"'{claim.field}' vs {claim.high_group_loss:.3f} in the highest {share}.")
+    if claim.companion:
+        sentence += f" Related: ρ = {claim.companion_rho:+.3f} for '{claim.companion}'."
+    return sentence
+
+
+def _verdict_markup(verdict: str) -> Markup:
+    css = {"confirmed": "verdict-confirmed", "contradicted": "verdict-contradicted"}.get(verdict, "verdict-not")
+    return Markup(f'<span class="{css}">{html.escape(verdict)}</span>')
+
+
+def metadata_section(analysis: Analysis) -> Section:
+    """The seeds' claims with verdicts, then every field's correlation and binned loss."""
+    from imdb.tools.report.metadata_loss import EXTREME_GROUP_SHARE, MIN_MEANINGFUL_RHO, SIGNIFICANCE
+
+    share = f"{100 * EXTREME_GROUP_SHARE:.0f} %"
+    claims = table_html(
+        ("seed claim", "field", "Spearman ρ", "p", f"mean loss, lowest {share}", f"mean loss, highest {share}",
+         "verdict"),
+        [(claim.statement, claim.field, f"{claim.rho:+.3f}", _p_value(claim.p_value), _num(claim.low_group_loss),
+          _num(claim.high_group_loss), _verdict_markup(claim.verdict)) for claim in analysis.claims],
+        text_columns=(0, 1, 6))
+    sentences = "".join(f"<li>{html.escape(claim_sentence(claim))}</li>" for claim in analysis.claims)
+    rule = (f"<p class='note'>A claim is confirmed when the rank correlation has the claimed sign, p &lt; "
+            f"{SIGNIFICANCE} and |ρ| ≥ {MIN_MEANINGFUL_RHO}; contradicted when the same holds with the opposite "
+            f"sign.</p>")
+    fields = table_html(
+        ("field", "Spearman ρ with loss", "p", "mean loss per bin (low → high)"),
+        [(item.title, f"{item.rho:+.3f}" if not np.isnan(item.rho) else "n/a", _p_value(item.p_value),
+          " · ".join(f"{b.mean_loss:.2f}" for b in item.bins)) for item in analysis.fields],
+        text_columns=(0, 3))
+    body = (claims + f"<ul>{sentences}</ul>" + rule + fields +
+            figure_html(figures.metadata_figure(analysis.fields), "fig-metadata"))
+    return Section("metadata", "4. Metadata vs loss", body)
+
+
+def sample_card(analysis: Analysis, index: int, heatmap: Heatmap | None, run: ModelRun | None = None,
+                note: str = "") -> str:
+    """One review: id, label, prediction and probabilities, loss, metadata, and its word heatmap."""
+    run = run or analysis.run
+    labels, samples, predictions = analysis.labels, analysis.samples, run.predictions
+    probabilities = ", ".join(f"p({name}) = {predictions.probabilities[index, i]:.3f}" for i, name in enumerate(labels))
+    head = (f"{html.escape(run.name)} · {html.escape(samples.ids[index])} · label {labels[samples.labels[index]]} → "
+            f"predicted {labels[predictions.predicted[index]]} · {probabilities} · loss {predictions.loss[index]:.3f}")
+    meta = " · ".join(f"{short} {_meta_value(samples.metadata[name][index])}" for name, short in CARD_METADATA.items())
+    heat = heatmap_html(heatmap) if heatmap is not None else "<p class='note'>no heatmap</p>"
+    extra = f"<div class='meta'>{note}</div>" if note else ""
+    return f'<div class="sample"><div class="head">{head}</div><div class="meta">{html.escape(meta)}</div>{extra}{heat}</div>'
+
+
+def _meta_value(value: object) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def samples_section(analysis: Analysis) -> Section:
+    """The highest-loss errors of each kind, with heatmaps."""
+    own = analysis.heatmaps.get(analysis.run.name, {})
+    parts = [legend_html()]
+    for group in analysis.errors:
+        parts.append(f"<h3>{html.escape(group.title)} — {group.total:,} in all, the {len(group.indices)} with the "
+                     f"highest loss</h3>")
+        parts.extend(sample_card(analysis, int(i), own.get(analysis.samples.ids[i])) for i in group.indices)
+    return Section("samples", "5. Sample analysis: highest-loss errors", "\n".join(parts))
+
+
+def mislabeled_section(analysis: Analysis) -> Section:
+    """Confident-learning thresholds, the confident joint and the top label issues with heatmaps."""
+    issues, labels = analysis.issues, analysis.labels
+    own = analysis.heatmaps.get(analysis.run.name, {})
+    thresholds = ", ".join(f"t({name}) = {issues.thresholds[i]:.3f}" for i, name in enumerate(labels))
+    joint = table_html(("given label \\ confident class", *labels),
+                       [(name, *[f"{value:,}" for value in issues.confident_joint[i]]) for i, name in enumerate(labels)])
+    flagged = len(issues.ranked)
+    intro = (f"<p>Per-class thresholds (mean self-confidence): {html.escape(thresholds)}. {flagged:,} samples "
+             f"({_pct(flagged / max(1, len(analysis.samples)))}) sit off the diagonal of the confident joint: the model "
+             f"is confident, by the class's own standard, that their label is wrong. Ranked by the margin "
+             f"p(confident class) − p(given label); the top {min(flagged, analysis.options.top)} follow.</p>")
+    if analysis.options.split == "training":
+        intro += ("<p class='note'>On the training split the probabilities are in-sample: the model was fitted "
+                  "on these labels, which hides label issues. The validation split gives cleaner estimates.</p>")
+    cards = [sample_card(analysis, int(i), own.get(analysis.samples.ids[i]),
+                         note=f"confident class {labels[issues.suggested[i]]}, margin {issues.margin[i]:.3f}")
+             for i in issues.ranked[:analysis.options.top]]
+    return Section("mislabeled", "6. Likely mislabeled samples", intro + joint + legend_html() + "\n".join(cards))
+
+
+def compare_section(analysis: Analysis) -> Section:
+    """Agreement, the cue-word table and the flipped reviews with both heatmaps side by side."""
+    comparison, other = analysis.comparison, analysis.other
+    name_a, name_b = comparison.name_a, comparison.name_b
+    kpis = _kpis([("agreement", _pct(comparison.agreement)), (f"accuracy {name_a}", _num(comparison.accuracy_a, METRIC_DIGITS)),
+                  (f"accuracy {name_b}", _num(comparison.accuracy_b, METRIC_DIGITS)),
+                  (f"fixed by {name_b}", f"{int(comparison.fixed_by_b.sum()):,}"),
+                  (f"broken by {name_b}", f"{int(comparison.broken_by_b.sum()):,}")])
+    cues = table_html(("cue", "reviews", f"accuracy {name_a}", f"accuracy {name_b}", f"fixed by {name_b}",
+                       f"broken by {name_b}"),
+                      [(f'"{row.phrase}"', f"{row.count:,}", _num(row.accuracy_a, METRIC_DIGITS), _num(row.accuracy_b, METRIC_DIGITS),
+                        f"{row.fixed_by_b:,}", f"{row.broken_by_b:,}") for row in comparison.cues])
+    heat_a = analysis.heatmaps.get(analysis.run.name, {})
+    heat_b = analysis.heatmaps.get(other.name, {})
+    shown = comparison.ranked_flips[:analysis.options.top]
+    pairs = []
+    for index in shown:
+        sample_id = analysis.samples.ids[index]
+        pairs.append('<div class="pair">' + sample_card(analysis, int(index), heat_a.get(sample_id)) +
+                     sample_card(analysis, int(index), heat_b.get(sample_id), run=other) + "</div>")
+    body = (kpis + figure_html(figures.comparison_figure(comparison), "fig-compare") + cues +
+            f"<h3>Flipped predictions: the {len(shown)} where the true label's probability moved most</h3>" +
+            legend_html() + "\n".join(pairs))
+    return Section("compare", f"7. Model vs model: {name_a} vs {name_b}", body)
+
+
+METHOD_NAMES = {"ig": "integrated gradients", "gradxinput": "gradient × input"}
+
+
+def faithfulness_section(analysis: Analysis) -> Section:
+    """The deletion test per heatmap method: are the highlighted words the ones the model uses?"""
+    rows = [(METHOD_NAMES.get(row["method"], row["method"]), f"{row['n']:,}", str(row["k"]),
+             _num(row["mean_drop_top_k"]), _num(row["mean_drop_random"]), _num(row["margin"]),
+             _pct(row["win_rate"]), f"{_pct(row['flip_rate_top_k'])} / {_pct(row['flip_rate_random'])}")
+            for row in analysis.faithfulness]
+    note = ("<p class='note'>Delete the k highest-scored words of each review (replace them by padding) versus k "
+            "random words, and measure the drop of the predicted class's probability. Faithful heatmaps make "
+            "the first drop much larger than the second.</p>")
+    table = table_html(("method", "reviews", "k", "drop, top-k words", "drop, random words", "margin",
+                        "top-k hurts more", "prediction flips (top-k / random)"), rows)
+    return Section("faithfulness", "Word heatmaps: faithfulness (deletion test)", note + table)
+
+
+def timings_section(analysis: Analysis) -> Section:
+    """Seconds per step, so a slow run shows where its time went."""
+    rows = [(step, f"{seconds:.1f}") for step, seconds in analysis.timings.items()]
+    return Section("timings", "Run time", "<p class='note'>Seconds per step, before the report was written.</p>" +
+                   table_html(("step", "seconds"), rows))
+
+
+def all_sections(analysis: Analysis) -> list[Section]:
+    """The sections in page order; the comparison only when a second model was given."""
+    sections = [summary_section(analysis), population_section(analysis), clusters_section(analysis),
+                metadata_section(analysis), samples_section(analysis), mislabeled_section(analysis)]
+    if analysis.comparison is not None:
+        sections.append(compare_section(analysis))
+    if analysis.faithfulness:
+        sections.append(faithfulness_section(analysis))
+    sections.append(timings_section(analysis))
+    return sections
