@@ -7,7 +7,7 @@ file checks a few samples of every split locally.
 
 import imdb  # noqa: F401  (switches code-loader analytics off before code_loader is imported)
 
-from code_loader.contract.datasetclasses import PredictionTypeHandler, PreprocessResponse
+from code_loader.contract.datasetclasses import PredictionTypeHandler
 from code_loader.inner_leap_binder.leapbinder_decorators import tensorleap_integration_test, tensorleap_load_model
 from code_loader.plot_functions.visualize import visualize
 
@@ -17,18 +17,21 @@ from leap_binder import (
     accuracy,
     categorical_crossentropy,
     confusion_matrix,
+    content_latent_space,
     ground_truth_visualizer,
     metadata_label,
     metadata_readability,
     metadata_review,
     metadata_sentiment_lexicon,
     metadata_text,
+    model_latent_space,
     preprocess,
     probabilities_visualizer,
     review_visualizer,
     sentiment,
 )
-from imdb.contract.model_files import ATTENTION_MASK, INPUT_IDS, TOKEN_TYPE_IDS, WORD_INPUT, token_input
+from imdb.contract.model_files import (ATTENTION_MASK, INPUT_IDS, LATENT_OUTPUT, TOKEN_TYPE_IDS, WORD_INPUT,
+                                       token_input)
 from imdb.models.loading import load_inference_model
 
 if CONFIG.is_bert:
@@ -39,7 +42,10 @@ else:
 SAMPLES_PER_SPLIT = 3
 
 
-@tensorleap_load_model([PredictionTypeHandler("sentiment", LABELS, channel_dim=-1)])
+# One handler per served output (logits, latent); the latent output is read by the model latent
+# space, not as a prediction, so its handler only keeps the count right.
+@tensorleap_load_model([PredictionTypeHandler("sentiment", LABELS, channel_dim=-1),
+                        PredictionTypeHandler(LATENT_OUTPUT, [LATENT_OUTPUT], channel_dim=-1)])
 def load_model():
     return load_inference_model(CONFIG)
 
@@ -56,11 +62,13 @@ def _model_inputs(sample_id, subset):
 def integration_test(sample_id, subset):
     inputs = _model_inputs(sample_id, subset)
     model = load_model()
-    if CONFIG.model_format == "onnx":
-        prediction = model.run(None, inputs)[0]
-    else:
-        prediction = model(list(inputs.values()))
+    outputs = model.run(None, inputs) if CONFIG.model_format == "onnx" else model(list(inputs.values()))
+    prediction = outputs[0]
+    latent = outputs[1]
     gt = sentiment(sample_id, subset)
+
+    model_latent_space(latent)
+    content_latent_space(sample_id, subset)
 
     categorical_crossentropy(gt, prediction)
     accuracy(gt, prediction)

@@ -22,6 +22,7 @@ import yaml
 
 import imdb  # noqa: F401  (analytics off before anything imports code_loader)
 from imdb.contract.config import REPO_ROOT, load_config
+from imdb.runtime.text_scoring import READABILITY_FUNCTIONS
 from imdb.tools.bundle import bundle_files
 from imdb.tools.leap_check import parse_result
 
@@ -80,6 +81,16 @@ def test_check_dataset_is_valid(leap_env: dict[str, str]) -> None:
     metadata = set(verdict["metadata"])
     assert {"label", "text_oov_count", "text_truncated", "sentiment_lexicon_polarity",
             "review_rating"} <= metadata, metadata
+    readability = {f"readability_{name}" for name in READABILITY_FUNCTIONS}
+    assert readability <= metadata, readability - metadata
+    types = verdict["metadata_types"]
+    assert set(types) == metadata, "every metadata field declares its type"
+    assert (types["text_truncated"], types["text_oov_count"], types["review_movie_id"],
+            types["readability_difficult_words"], types["readability_flesch_reading_ease"]) == \
+        ("boolean", "int", "string", "int", "float")
+    spaces = verdict["latent_spaces"]
+    assert spaces["model_latent"]["computed_at"] == "model" and spaces["model_latent"]["arg_names"] == ["latent"]
+    assert spaces["content"]["computed_at"] == "dataset"
 
 
 def test_integration_test_passes_on_every_split(leap_env: dict[str, str]) -> None:

@@ -65,6 +65,16 @@ def confusion_elements(ground_truth: np.ndarray, logits: np.ndarray,
     return batch
 
 
+def model_latent(latent: np.ndarray) -> np.ndarray:
+    """The model's ``latent`` output as the platform's latent space: float32 ``(batch, width)``."""
+    return _batched(latent)
+
+
+def content_latent(pipeline: Pipeline, sample_id: str) -> np.ndarray:
+    """The review's model-independent content vector (``imdb.runtime.content_space``)."""
+    return pipeline.content_vector(sample_id)
+
+
 def review_text(pipeline: Pipeline, token_ids: np.ndarray) -> LeapText:
     return visuals.text_payload(pipeline.encoder.display_tokens(token_ids))
 

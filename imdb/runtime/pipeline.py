@@ -18,6 +18,7 @@ import numpy as np
 from imdb.contract.config import Config, load_config
 from imdb.data.cache import METADATA_DIR
 from imdb.data.review import Review
+from imdb.runtime.content_space import ContentSpace, load_content_space
 from imdb.runtime.metadata import MetadataStore, SampleMetadata
 from imdb.runtime.text_scores import TextScores, text_scores_name
 from imdb.text.encoded import Encoded
@@ -33,6 +34,7 @@ class Pipeline:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._encoded: dict[str, Encoded] = {}
+        self._content: dict[str, np.ndarray] = {}
 
     @cached_property
     def corpus(self) -> Any:
@@ -100,6 +102,18 @@ class Pipeline:
         one_hot = np.zeros(len(self.config.labels), dtype=np.float32)
         one_hot[self.corpus[sample_id].label] = 1.0
         return one_hot
+
+    @cached_property
+    def content_space(self) -> ContentSpace:
+        return load_content_space()
+
+    def content_vector(self, sample_id: str) -> np.ndarray:
+        """The review's float32 content-space vector (unbatched), memoised like its tokens."""
+        cached = self._content.get(sample_id)
+        if cached is None:
+            cached = self.content_space.embed(self.corpus[sample_id].text)
+            self._content[sample_id] = cached
+        return cached
 
     def metadata(self, sample_id: str) -> SampleMetadata:
         return self.metadata_store.get(self.corpus[sample_id])

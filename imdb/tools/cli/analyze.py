@@ -27,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, help="output directory (default: reports/<model>-<split>/)")
     parser.add_argument("--layer", default=settings.DEFAULT_LAYER,
                         help=f"layer whose output is mapped (default: {settings.DEFAULT_LAYER})")
+    parser.add_argument("--space", default=settings.DEFAULT_SPACE, choices=settings.SPACES,
+                        help="map and cluster the model's latent layer, or the model-independent content "
+                             "space (TF-IDF + SVD topics; the cluster table then gives accuracy per topic)")
     parser.add_argument("--projection", default=settings.DEFAULT_PROJECTION, choices=settings.PROJECTIONS)
     parser.add_argument("--cluster", dest="cluster_method", default=settings.DEFAULT_CLUSTER_METHOD,
                         choices=settings.CLUSTER_METHODS, help="k-means on the latent space, or HDBSCAN on the map")
@@ -53,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     options = AnalyzeOptions(
-        split=args.split, limit=args.limit, out=args.out, layer=args.layer, projection=args.projection,
+        split=args.split, limit=args.limit, out=args.out, layer=args.layer, space=args.space, projection=args.projection,
         cluster_method=args.cluster_method, clusters=args.clusters, top=args.top, method=args.method,
         steps=args.steps, faithfulness_samples=args.faithfulness_samples, compare=args.compare,
         compare_model_dir=args.compare_model_dir,

@@ -30,7 +30,8 @@ from imdb.tools.report.latent import extract
 from imdb.tools.report.mislabeled import LabelIssues, find_label_issues
 from imdb.tools.report.samples import Predictions, Samples, collect, score
 from imdb.tools.report.settings import (AnalysisError, DEFAULT_CLUSTER_METHOD, DEFAULT_CLUSTERS, DEFAULT_FAITHFULNESS_SAMPLES,
-                                  DEFAULT_LAYER, DEFAULT_PROJECTION, DEFAULT_SPLIT, DEFAULT_TOP, REPORTS_DIR)
+                                  DEFAULT_LAYER, DEFAULT_PROJECTION, DEFAULT_SPACE, DEFAULT_SPLIT, DEFAULT_TOP,
+                                  MODEL_SPACE, REPORTS_DIR)
 from imdb.tools.report.timing import StepTimer
 from imdb.tools.report.words import TermCounts
 
@@ -46,6 +47,7 @@ class AnalyzeOptions:
     limit: int | None = None
     out: Path | None = None
     layer: str = DEFAULT_LAYER
+    space: str = DEFAULT_SPACE
     projection: str = DEFAULT_PROJECTION
     cluster_method: str = DEFAULT_CLUSTER_METHOD
     clusters: int = DEFAULT_CLUSTERS
@@ -60,8 +62,9 @@ class AnalyzeOptions:
     progress: bool = True
 
     def out_dir(self, config: Config) -> Path:
-        """``--out``, else ``reports/<model>-<split>/`` under the working directory."""
-        return (self.out or Path(REPORTS_DIR) / f"{config.model}-{self.split}").expanduser().resolve()
+        """``--out``, else ``reports/<model>-<split>[-content]/`` under the working directory."""
+        suffix = "" if self.space == MODEL_SPACE else f"-{self.space}"
+        return (self.out or Path(REPORTS_DIR) / f"{config.model}-{self.split}{suffix}").expanduser().resolve()
 
 
 @dataclass
@@ -123,7 +126,8 @@ def run_analysis(config: Config, options: AnalyzeOptions, timer: StepTimer) -> A
                    explainer=Explainer(pipeline, model))
     summary = scoring.summarize(samples.labels, outputs.logits, config.labels)
     with timer("projection"):
-        reduced = projection.reduce(outputs.latent, seed=config.seed)
+        vectors = outputs.latent if options.space == MODEL_SPACE else content_vectors(pipeline, samples.ids)
+        reduced = projection.reduce(vectors, seed=config.seed)
         coords = projection.project(reduced, options.projection, seed=config.seed, progress=options.progress)
     with timer("clusters"):
         assignments = clustering.cluster(reduced, coords, options.cluster_method, options.clusters, seed=config.seed)
@@ -149,6 +153,11 @@ def run_analysis(config: Config, options: AnalyzeOptions, timer: StepTimer) -> A
             analysis.faithfulness = _faithfulness(config, options, model)
     analysis.timings = timer.rounded()
     return analysis
+
+
+def content_vectors(pipeline: Pipeline, ids: list[str]) -> np.ndarray:
+    """The content-space vector of every sample (the same vectors the binder serves)."""
+    return np.stack([pipeline.content_vector(sample_id) for sample_id in ids])
 
 
 def _faithfulness(config: Config, options: AnalyzeOptions, model: Any) -> list[dict[str, Any]]:

@@ -17,7 +17,8 @@ import numpy as np
 from imdb.runtime import components
 from imdb.runtime import scoring
 from imdb.data import DataError
-from imdb.runtime.metadata import SampleMetadata, plain_text
+from imdb.runtime.metadata import SampleMetadata
+from imdb.text.plain import plain_text
 from imdb.runtime.pipeline import Pipeline
 
 # The binder's metadata functions, under the names they are registered with in leap_binder.py;

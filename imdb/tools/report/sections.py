@@ -12,10 +12,11 @@ from typing import Sequence
 import numpy as np
 
 from imdb.tools.report import figures
-from imdb.tools.report.analysis import Analysis, ModelRun
+from imdb.tools.report.analysis import Analysis, AnalyzeOptions, ModelRun
 from imdb.tools.report.heatmaps import Heatmap, heatmap_html, legend_html
 from imdb.tools.report.metadata_loss import Claim
 from imdb.tools.report.page import Markup, Section, figure_html, table_html
+from imdb.tools.report.settings import MODEL_SPACE
 
 # Metadata shown on each sample card: dashboard name -> short label.
 CARD_METADATA = {"text_word_count": "words", "text_oov_count": "OOV", "text_truncated": "truncated",
@@ -55,11 +56,19 @@ def summary_section(analysis: Analysis) -> Section:
     return Section("summary", "1. Summary", body)
 
 
+def space_name(options: AnalyzeOptions) -> str:
+    """What the map shows: the model layer or the content space."""
+    return f"'{options.layer}' layer" if options.space == MODEL_SPACE else "content space (TF-IDF + SVD)"
+
+
 def population_section(analysis: Analysis) -> Section:
     """The latent-space map coloured by ground truth and sized by loss."""
     options = analysis.options
-    title = f"{analysis.run.name}: '{options.layer}' layer, {options.projection.upper()} of {len(analysis.samples):,} samples"
-    note = ("<p class='note'>Each dot is a review at its position in the model's latent space. Colour: ground "
+    title = (f"{analysis.run.name}: {space_name(options)}, {options.projection.upper()} of "
+             f"{len(analysis.samples):,} samples")
+    where = ("the model's latent space" if options.space == MODEL_SPACE else
+             "the content space (TF-IDF of its words reduced by SVD: topics, whatever the model)")
+    note = (f"<p class='note'>Each dot is a review at its position in {where}. Colour: ground "
             "truth; size: loss; ×: misclassified. Hover a dot for its id, label, prediction and opening words; "
             "click legend entries to hide a class.</p>")
     figure = figures.population_map(analysis.coords, analysis.samples, analysis.run.predictions, analysis.labels,
@@ -70,7 +79,8 @@ def population_section(analysis: Analysis) -> Section:
 def clusters_section(analysis: Analysis) -> Section:
     """The map coloured by cluster and the per-cluster table."""
     options, labels = analysis.options, analysis.labels
-    method = (f"k-means (k = {options.clusters}) on the PCA-reduced latent vectors" if options.cluster_method == "kmeans"
+    vectors = "latent vectors" if options.space == MODEL_SPACE else "content (topic) vectors"
+    method = (f"k-means (k = {options.clusters}) on the PCA-reduced {vectors}" if options.cluster_method == "kmeans"
               else "HDBSCAN on the 2-D map")
     figure = figures.cluster_map(analysis.coords, analysis.assignments, analysis.samples, analysis.run.predictions,
                                  labels, analysis.samples.snippets, f"Clusters: {method}")

@@ -17,6 +17,13 @@ DEFAULT_TOP = 10
 REPORTS_DIR = "reports"
 # The layer-name contract (imdb.contract.model_files): the penultimate representation.
 DEFAULT_LAYER = "latent"
+# The space the population map and clusters are computed in: the model's ``--layer`` (the
+# platform's "model_latent" space), or the model-independent content space (TF-IDF + SVD),
+# whose clusters are topics and whose cluster table then shows the model's accuracy per topic.
+MODEL_SPACE = "model"
+CONTENT_SPACE = "content"
+SPACES = (MODEL_SPACE, CONTENT_SPACE)
+DEFAULT_SPACE = MODEL_SPACE
 PROJECTIONS = ("umap", "pca", "tsne")
 DEFAULT_PROJECTION = "umap"
 CLUSTER_METHODS = ("kmeans", "hdbscan")
