@@ -4,6 +4,9 @@ with the official test split (three Tensorleap states)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import keras
@@ -135,11 +138,7 @@ def test_integration_serves_three_states_when_the_source_has_a_test_split(
     assert checked["splits"] == 3 and checked["samples_checked"] >= 3 * leap_test.MIN_SAMPLES_PER_SPLIT
 
 
-def _cli_subprocess(args: list[str], env_extra: dict[str, str]) -> "subprocess.CompletedProcess[str]":
-    import os
-    import subprocess
-    import sys
-
+def _cli_subprocess(args: list[str], env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if key not in ("TF_CPP_MIN_LOG_LEVEL", "IMDB_TF_LOG")}
     env.update(env_extra)
     return subprocess.run([sys.executable, "-m", "imdb.tools.cli", *args], cwd=REPO_ROOT, env=env,
