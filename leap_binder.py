@@ -94,6 +94,11 @@ def metadata_review(sample_id: str, preprocess: PreprocessResponse) -> dict:
     return components.review_metadata(get_pipeline().metadata(sample_id))
 
 
+@tensorleap_metadata("probe")
+def metadata_probe(sample_id: str, preprocess: PreprocessResponse) -> dict:
+    return components.probe_metadata(get_pipeline().probe_case(sample_id))
+
+
 @tensorleap_custom_loss("categorical_crossentropy")
 def categorical_crossentropy(sentiment: np.ndarray, prediction: np.ndarray) -> np.ndarray:
     return components.loss(sentiment, prediction)

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from imdb.contract.config import Config, load_config
-from imdb.contract.names import SPLITS
+from imdb.contract.names import SPLITS, VALIDATION
 from imdb.data.cache import METADATA_DIR
+from imdb.probes import ProbeCase, ProbeSet, build_probe_set, is_probe_id, load_suite
 from imdb.runtime.metadata import MetadataStore, SampleMetadata, SentimentCache, sentiment_cache_name
 from imdb.text.encoded import Encoded
 
@@ -55,6 +56,29 @@ class Pipeline:
         return MetadataStore(self.encoded, self.config.sequence_length, self.config.labels,
                              SentimentCache(cache_file))
 
+    @cached_property
+    def probes(self) -> ProbeSet:
+        """The behavioural probe cases: templated ones, and perturbations of this corpus's
+        validation reviews (so they change only when the suite file or the corpus does)."""
+        corpus = self.corpus
+        return build_probe_set(load_suite(), [corpus[sample_id] for sample_id in corpus.ids(VALIDATION)])
+
+    @cached_property
+    def probe_metadata_store(self) -> MetadataStore:
+        """Metadata of the probe cases, with a TextBlob cache of its own: keyed by the suite's
+        fingerprint as well, so an edited suite never reads scores of other texts."""
+        key = f"probes-{self.probes.suite.fingerprint}-{self.corpus.content_key}"
+        return MetadataStore(self.encoded, self.config.sequence_length, self.config.labels,
+                             SentimentCache(self.config.data_root / METADATA_DIR / sentiment_cache_name(key)))
+
+    def item(self, sample_id: str) -> Any:
+        """The review, or the probe case, that ``sample_id`` names."""
+        return self.probes[sample_id] if is_probe_id(sample_id) else self.corpus[sample_id]
+
+    def probe_case(self, sample_id: str) -> ProbeCase | None:
+        """The probe case ``sample_id`` names, None for a real review."""
+        return self.probes[sample_id] if is_probe_id(sample_id) else None
+
     def split_ids(self, split: str, limit: int | None = None) -> list[str]:
         """Sample ids of a split, capped by ``sample_limit_per_split`` and by ``limit`` (the
         smaller wins) with labels balanced."""
@@ -68,7 +92,7 @@ class Pipeline:
     def encoded(self, sample_id: str) -> Encoded:
         cached = self._encoded.get(sample_id)
         if cached is None:
-            cached = self.encoder.encode(self.corpus[sample_id].text)
+            cached = self.encoder.encode(self.item(sample_id).text)
             self._encoded[sample_id] = cached
         return cached
 
@@ -78,10 +102,12 @@ class Pipeline:
     def ground_truth(self, sample_id: str) -> np.ndarray:
         """One-hot float32 ``[negative, positive]``."""
         one_hot = np.zeros(len(self.config.labels), dtype=np.float32)
-        one_hot[self.corpus[sample_id].label] = 1.0
+        one_hot[self.item(sample_id).label] = 1.0
         return one_hot
 
     def metadata(self, sample_id: str) -> SampleMetadata:
+        if is_probe_id(sample_id):
+            return self.probe_metadata_store.get(self.probes[sample_id])
         return self.metadata_store.get(self.corpus[sample_id])
 
 
