@@ -16,8 +16,10 @@ from typing import Callable, Protocol, Sequence
 from imdb.probes.cases import DIRECTIONAL, INVARIANCE, PROBE_PREFIX, ProbeCase
 from imdb.probes.suite import Perturbation, Suite
 
-# A number that states a score ("7/10", "8 out of 10", "4 stars") carries sentiment: left alone.
+# A number that states a score ("7/10", "8 out of 10", "4 stars", "I gave it a 3") carries
+# sentiment: scores are 0 to SCORE_MAX and never changed, nor are numbers written as a score.
 _NUMBER = re.compile(r"(?<![\w/.,])(?<!out of )(\d+)(?![\w/.,%])(?!\s*(?:out of|stars?|points?)\b)")
+SCORE_MAX = 10
 _QUOTED_TITLE = re.compile(r'"([A-Z][^"\n]{0,60})"')
 _TITLE_MAX_WORDS = 6
 # A word after which a capitalised word is taken for a surname ("Tom Hanks").
@@ -60,20 +62,24 @@ def swap_titles(text: str, rng: random.Random, test: Perturbation) -> str | None
 
 
 def _other_number(digits: str, rng: random.Random) -> str:
-    """A different number with as many digits (no leading zero unless it is one digit)."""
+    """A different number with as many digits, above any score (a year stays a year)."""
     size = len(digits)
-    low = 0 if size == 1 else 10 ** (size - 1)
+    low = max(10 ** (size - 1), SCORE_MAX + 1)
     while True:
         candidate = str(rng.randint(low, 10 ** size - 1))
         if candidate != digits:
             return candidate
 
 
+def _changeable(match: re.Match) -> bool:
+    return int(match.group(1)) > SCORE_MAX
+
+
 def change_numbers(text: str, rng: random.Random, test: Perturbation) -> str | None:
-    """Every number that is not a score changed to another of the same size."""
-    if not _NUMBER.search(text):
+    """Every number above the score range changed to another of the same size."""
+    if not any(_changeable(match) for match in _NUMBER.finditer(text)):
         return None
-    return _NUMBER.sub(lambda match: _other_number(match.group(1), rng), text)
+    return _NUMBER.sub(lambda match: _other_number(match.group(1), rng) if _changeable(match) else match.group(0), text)
 
 
 def add_typo(text: str, rng: random.Random, test: Perturbation) -> str | None:
