@@ -20,6 +20,9 @@ from imdb.probes.suite import Perturbation, Suite
 # sentiment: scores are 0 to SCORE_MAX and never changed, nor are numbers written as a score.
 _NUMBER = re.compile(r"(?<![\w/.,])(?<!out of )(\d+)(?![\w/.,%])(?!\s*(?:out of|stars?|points?)\b)")
 SCORE_MAX = 10
+# A four-digit number in this range is read as a year and becomes another year of the sound era.
+YEARS = (1800, 2099)
+SOUND_ERA = (1930, 2020)
 _QUOTED_TITLE = re.compile(r'"([A-Z][^"\n]{0,60})"')
 _TITLE_MAX_WORDS = 6
 # A word after which a capitalised word is taken for a surname ("Tom Hanks").
@@ -64,9 +67,11 @@ def swap_titles(text: str, rng: random.Random, test: Perturbation) -> str | None
 def _other_number(digits: str, rng: random.Random) -> str:
     """A different number with as many digits, above any score (a year stays a year)."""
     size = len(digits)
-    low = max(10 ** (size - 1), SCORE_MAX + 1)
+    low, high = max(10 ** (size - 1), SCORE_MAX + 1), 10 ** size - 1
+    if YEARS[0] <= int(digits) <= YEARS[1]:
+        low, high = SOUND_ERA
     while True:
-        candidate = str(rng.randint(low, 10 ** size - 1))
+        candidate = str(rng.randint(low, high))
         if candidate != digits:
             return candidate
 
