@@ -79,7 +79,10 @@ def test_check_dataset_is_valid(leap_env: dict[str, str]) -> None:
     assert {"review", "probabilities", "ground_truth"} <= set(verdict["visualizers"])
     metadata = set(verdict["metadata"])
     assert {"label", "text_oov_count", "text_truncated", "sentiment_lexicon_polarity",
-            "review_rating"} <= metadata, metadata
+            "review_rating", "probe_capability", "probe_kind"} <= metadata, metadata
+    # The behavioural probes: in ``test`` when the data has no official test split, else in ``additional``.
+    lengths = verdict["lengths"]
+    assert (lengths["additional"] or lengths["test"] or 0) > 0, lengths
 
 
 def test_integration_test_passes_on_every_split(leap_env: dict[str, str]) -> None:

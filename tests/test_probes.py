@@ -39,6 +39,10 @@ TOLERANCE = 1e-4
 TINY_BERT_LEN = 32
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
+# Keras converts its variables with np.array(..., copy=False), which NumPy 2 flags on every
+# save and load; the warning is Keras's, not ours.
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
+
 
 @pytest.fixture(scope="module")
 def suite():

@@ -28,6 +28,8 @@ METADATA_GROUPS: tuple[tuple[str, Callable[[SampleMetadata], dict[str, object]]]
     ("sentiment_lexicon", components.lexicon_metadata),
     ("review", components.review_metadata),
 )
+# The probe metadata reads the probe case, not the review's metadata: a constant for reviews.
+PROBE_METADATA = "probe"
 SNIPPET_CHARS = 160
 
 
@@ -95,6 +97,8 @@ def metadata_columns(pipeline: Pipeline, ids: list[str]) -> dict[str, np.ndarray
         for group, function in METADATA_GROUPS:
             for key, value in function(meta).items():
                 rows.setdefault(f"{group}_{key}", []).append(value)
+        for key, value in components.probe_metadata(pipeline.probe_case(sample_id)).items():
+            rows.setdefault(f"{PROBE_METADATA}_{key}", []).append(value)
     return {name: np.asarray(values) for name, values in rows.items()}
 
 
