@@ -297,6 +297,11 @@ def test_probe_command_prints_pass_rates_per_capability_and_model(probe_run: tup
             assert rate == pytest.approx(row["passed"] / row["n"], abs=TOLERANCE)
             assert row["ci"][0] <= rate <= row["ci"][1]
     assert numbers["models"]["dense"]["intensifier"]["pass_rate"] > 0.5, "the dense model reads plain sentiment"
+    for model, templates in numbers["templates"].items():
+        assert len(templates) > len(numbers["models"][model]), "several templates per capability"
+        for capability, row in numbers["models"][model].items():
+            owned = [t for name, t in templates.items() if capability in name.split("/")]
+            assert sum(t["n"] for t in owned) == row["n"] and sum(t["passed"] for t in owned) == row["passed"]
 
 
 def test_probe_report_renders_with_verdicts_and_heatmaps(probe_run: tuple[dict, Path]) -> None:

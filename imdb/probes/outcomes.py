@@ -16,6 +16,8 @@ from imdb.probes.cases import DIRECTIONAL, INVARIANCE, MINIMUM_FUNCTIONALITY, Pr
 from imdb.probes.stats import Rate, wilson
 
 POSITIVE = 1
+# Two classes: the arg-max is positive exactly when p(positive) exceeds one half.
+DECISION_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True)
@@ -28,11 +30,11 @@ class CapabilityRate:
 def case_passes(case: ProbeCase, positive: float, source_positive: float | None, tolerance: float) -> bool:
     """``positive`` is p(positive) on the case, ``source_positive`` on its source review."""
     if case.kind == MINIMUM_FUNCTIONALITY:
-        return (positive > 0.5) == (case.label == POSITIVE)
+        return (positive > DECISION_THRESHOLD) == (case.label == POSITIVE)
     if source_positive is None:
         raise ValueError(f"probe {case.sample_id} needs the prediction on its source review {case.source_id}")
     if case.kind == INVARIANCE:
-        return (positive > 0.5) == (source_positive > 0.5)
+        return (positive > DECISION_THRESHOLD) == (source_positive > DECISION_THRESHOLD)
     if case.kind == DIRECTIONAL:
         change = positive - source_positive
         return change <= tolerance if case.direction == "down" else change >= -tolerance
@@ -55,3 +57,12 @@ def rates(cases: Sequence[ProbeCase], passed: np.ndarray) -> list[CapabilityRate
         rows.append(CapabilityRate(capability=capability, kind=kind,
                                    rate=wilson(int(passed[members].sum()), int(members.sum()))))
     return rows
+
+
+def template_rates(cases: Sequence[ProbeCase], passed: np.ndarray) -> dict[str, Rate]:
+    """Pass rate per template (``plain/0``, ``invariance/names`` …): which wording a capability's
+    failures come from."""
+    order = list(dict.fromkeys(case.template for case in cases))
+    templates = np.array([case.template for case in cases])
+    return {template: wilson(int(passed[templates == template].sum()), int((templates == template).sum()))
+            for template in order}

@@ -17,7 +17,7 @@ from imdb.contract.config import Config
 from imdb.models.inference import DEFAULT_BATCH_SIZE, predict_logits
 from imdb.models.loading import load_keras_model
 from imdb.probes import MINIMUM_FUNCTIONALITY, ProbeCase, ProbeSet
-from imdb.probes.outcomes import POSITIVE, CapabilityRate, outcomes, rates
+from imdb.probes.outcomes import POSITIVE, CapabilityRate, outcomes, rates, template_rates
 from imdb.probes.stats import CONFIDENCE, difference_interval
 from imdb.runtime import scoring
 from imdb.runtime.pipeline import Pipeline
@@ -204,6 +204,10 @@ def summary_json(behaviour: Behaviour) -> dict[str, Any]:
         "models": {model.name: {row.capability: {"kind": row.kind, "n": row.rate.n, "passed": row.rate.passed,
                                                  "pass_rate": row.rate.value, "ci": [row.rate.low, row.rate.high]}
                                 for row in model.rates} for model in behaviour.models},
+        "templates": {model.name: {template: {"n": rate.n, "passed": rate.passed, "pass_rate": rate.value,
+                                              "ci": [rate.low, rate.high]}
+                                   for template, rate in template_rates(behaviour.cases, model.passed).items()}
+                      for model in behaviour.models},
         "verdicts": [{"capability": v.capability, "sentence": v.sentence, "difference": v.difference,
                       "ci": None if v.low is None else [v.low, v.high], "outcome": v.outcome}
                      for v in behaviour.verdicts],

@@ -244,16 +244,19 @@ def _rate_cell(model: "ModelProbe", index: int) -> str:
 
 def probe_card(behaviour: "Behaviour", model: "ModelProbe", sample_id: str, labels: Sequence[str]) -> str:
     """One failing probe case: what it tests, what was expected, what the model did, its heatmap."""
+    from imdb.probes.outcomes import POSITIVE
+
     case = behaviour.case(sample_id)
     p = model.positive[sample_id]
+    positive = labels[POSITIVE]
     if case.kind == "minimum_functionality":
         expected = f"expected {labels[case.label]}"
     else:
         source = model.positive[case.source_id]
         wanted = {"up": "should rise", "down": "should fall"}.get(case.direction, "prediction should not flip")
-        expected = f"source review {case.source_id}: p({labels[1]}) = {source:.3f}; {wanted}"
+        expected = f"source review {case.source_id}: p({positive}) = {source:.3f}; {wanted}"
     head = (f"{html.escape(model.name)} · {html.escape(case.capability)} ({html.escape(case.kind)}) · "
-            f"{html.escape(sample_id)} · {html.escape(expected)} · p({labels[1]}) = {p:.3f} → failed")
+            f"{html.escape(sample_id)} · {html.escape(expected)} · p({positive}) = {p:.3f} → failed")
     heatmap = model.heatmaps.get(sample_id)
     heat = heatmap_html(heatmap) if heatmap is not None else f"<p class='note'>{html.escape(case.text)}</p>"
     return f'<div class="sample probe"><div class="head">{head}</div>{heat}</div>'
@@ -270,7 +273,7 @@ def behaviour_section(behaviour: "Behaviour", labels: Sequence[str], anchor: str
              f"(seed {suite.seed}, {len(behaviour.probes):,} cases). Minimum functionality: templated reviews with a "
              f"known label. Invariance: real validation reviews with a name, a quoted title, the numbers or one "
              f"neutral word changed; the prediction must not flip. Directional: a clearly negative or positive "
-             f"closing sentence appended; p({html.escape(labels[1])}) must move that way (tolerance "
+             f"closing sentence appended; p({html.escape(labels[-1])}) must move that way (tolerance "
              f"{suite.directional_tolerance}). Intervals: 95 % Wilson; differences: Newcombe's hybrid score "
              f"interval.</p>")
     headers = ("capability", "kind", "cases", *[f"{model.name} pass rate [95 % CI]" for model in models])
