@@ -23,7 +23,7 @@ from imdb.probes import (DIRECTIONAL, INVARIANCE, MINIMUM_FUNCTIONALITY, PROBE_P
 from imdb.probes.cases import minimum_functionality_cases
 from imdb.probes.outcomes import case_passes, outcomes, rates
 from imdb.probes.perturb import SCORE_MAX
-from imdb.probes.stats import Rate, difference_interval, wilson
+from imdb.probes.stats import difference_interval, wilson
 from imdb.probes.suite import SUITE_FILE, SuiteError
 from imdb.runtime import components
 from imdb.runtime.pipeline import Pipeline

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from imdb.contract.config import MODEL_FAMILIES, MODEL_FORMATS
+from imdb.contract.config import MODEL_FAMILIES
 from imdb.tools.cli.common import add_config_options, add_progress_option, config_from_args, print_result
 from imdb.tools.explain.methods import DEFAULT_METHOD, DEFAULT_STEPS, METHODS
 from imdb.tools.report import settings
