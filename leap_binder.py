@@ -110,6 +110,11 @@ def content_latent_space(sample_id: str, preprocess: PreprocessResponse) -> np.n
     return components.content_latent(get_pipeline(), sample_id)
 
 
+@tensorleap_metadata("probe", metadata_type=components.PROBE_TYPES)
+def metadata_probe(sample_id: str, preprocess: PreprocessResponse) -> dict:
+    return components.probe_metadata(get_pipeline().probe_case(sample_id))
+
+
 @tensorleap_custom_loss("categorical_crossentropy")
 def categorical_crossentropy(sentiment: np.ndarray, prediction: np.ndarray) -> np.ndarray:
     return components.loss(sentiment, prediction)

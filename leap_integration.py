@@ -21,6 +21,7 @@ from leap_binder import (
     ground_truth_visualizer,
     metadata_label,
     metadata_readability,
+    metadata_probe,
     metadata_review,
     metadata_sentiment_lexicon,
     metadata_text,
@@ -78,6 +79,7 @@ def integration_test(sample_id, subset):
     metadata_sentiment_lexicon(sample_id, subset)
     metadata_review(sample_id, subset)
     metadata_readability(sample_id, subset)
+    metadata_probe(sample_id, subset)
 
     token_ids = inputs[token_input(CONFIG)]
     visualize(review_visualizer(token_ids))
@@ -86,7 +88,8 @@ def integration_test(sample_id, subset):
 
 
 def run_local_check(samples_per_split: int = SAMPLES_PER_SPLIT) -> int:
-    """Run the integration test on the first samples of every split; return how many ran."""
+    """Run the integration test on the first samples of every split (the probe state included);
+    return how many ran."""
     checked = 0
     for subset in preprocess():
         for sample_id in subset.sample_ids[:samples_per_split]:

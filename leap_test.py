@@ -80,7 +80,7 @@ def test_check_dataset_is_valid(leap_env: dict[str, str]) -> None:
     assert {"review", "probabilities", "ground_truth"} <= set(verdict["visualizers"])
     metadata = set(verdict["metadata"])
     assert {"label", "text_oov_count", "text_truncated", "sentiment_lexicon_polarity",
-            "review_rating"} <= metadata, metadata
+            "review_rating", "probe_capability", "probe_kind"} <= metadata, metadata
     readability = {f"readability_{name}" for name in READABILITY_FUNCTIONS}
     assert readability <= metadata, readability - metadata
     types = verdict["metadata_types"]
@@ -91,6 +91,9 @@ def test_check_dataset_is_valid(leap_env: dict[str, str]) -> None:
     spaces = verdict["latent_spaces"]
     assert spaces["model_latent"]["computed_at"] == "model" and spaces["model_latent"]["arg_names"] == ["latent"]
     assert spaces["content"]["computed_at"] == "dataset"
+    # The behavioural probes: in ``test`` when the data has no official test split, else in ``additional``.
+    lengths = verdict["lengths"]
+    assert (lengths["additional"] or lengths["test"] or 0) > 0, lengths
 
 
 def test_integration_test_passes_on_every_split(leap_env: dict[str, str]) -> None:

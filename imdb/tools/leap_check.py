@@ -44,7 +44,8 @@ def check_dataset(root: Path) -> dict[str, object]:
         "visualizers": [vis.name for vis in setup.visualizers] if setup else [],
         "imdb": imdb.__file__,
         "lengths": {"training": setup.preprocess.training_length, "validation": setup.preprocess.validation_length,
-                    "test": setup.preprocess.test_length} if setup else {},
+                    "test": setup.preprocess.test_length,
+                    "additional": setup.preprocess.additional_length} if setup else {},
     }
 
 

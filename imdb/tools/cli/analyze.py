@@ -42,6 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="integrated-gradients steps")
     parser.add_argument("--faithfulness-samples", type=int, default=settings.DEFAULT_FAITHFULNESS_SAMPLES,
                         help="reviews for the heatmap deletion test, per method (0 skips it)")
+    parser.add_argument("--no-probes", action="store_true", help="leave out the Behaviour section (probes)")
+    parser.add_argument("--probe-failing", type=int, default=settings.DEFAULT_PROBE_FAILING,
+                        help="failing probe cases shown with a heatmap per capability and model")
     parser.add_argument("--compare", choices=MODEL_FAMILIES, help="second model family to compare with")
     parser.add_argument("--compare-model-dir", help="directory of the second model (default: --model-dir)")
     parser.add_argument("--compare-format", choices=MODEL_FORMATS, help="format of the second model's predictions")
@@ -60,5 +63,6 @@ def run(args: argparse.Namespace) -> int:
         cluster_method=args.cluster_method, clusters=args.clusters, top=args.top, method=args.method,
         steps=args.steps, faithfulness_samples=args.faithfulness_samples, compare=args.compare,
         compare_model_dir=args.compare_model_dir,
-        compare_format=args.compare_format, progress=not args.no_progress)
+        compare_format=args.compare_format, probes=not args.no_probes, probe_failing=args.probe_failing,
+        progress=not args.no_progress)
     return print_result(analyze(config, options))

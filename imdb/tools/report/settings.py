@@ -31,3 +31,5 @@ DEFAULT_CLUSTER_METHOD = "kmeans"
 DEFAULT_CLUSTERS = 8
 # Reviews of the analysed split used for the heatmap deletion test (k: imdb.tools.explain's default).
 DEFAULT_FAITHFULNESS_SAMPLES = 200
+# Failing probe cases shown with a heatmap, per capability and model, in the Behaviour section.
+DEFAULT_PROBE_FAILING = 2
