@@ -160,6 +160,24 @@ def test_hf_uri_offline_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch, imd
         BertEncoder.from_config(config)
 
 
+def test_default_hf_checkpoint_offline_is_one_line_naming_the_setting_and_its_variable(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The default ``bert.checkpoint`` is the hub's MiniLM; offline, with an empty hub cache and
+    no override, training cannot start, and the one-line error says which setting to point where."""
+    import huggingface_hub.constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
+    default = load_config(environ={}).bert.checkpoint
+    assert default == "hf://sentence-transformers/all-MiniLM-L6-v2"
+    with pytest.raises(ConfigError) as caught:
+        resolve_checkpoint(default)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert all(part in message for part in ("'bert.checkpoint'", "IMDB_BERT_CHECKPOINT", default, "offline"))
+
+
 # ---------------------------------------------------------------- classifier
 
 
