@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -181,13 +182,13 @@ class WebSession:
             response = self.session.head(url, allow_redirects=True, timeout=self._timeout)
             if response.status_code in NO_HEAD_STATUSES:
                 with self.session.get(url, stream=True, timeout=self._timeout) as response:
-                    return self._answer_facts(url, response, "checking")
-            return self._answer_facts(url, response, "checking")
+                    return self._facts(url, response)
+            return self._facts(url, response)
 
         return self._retrying(f"checking {url}", url, head)
 
-    def _answer_facts(self, url: str, response: requests.Response, doing: str) -> RemoteFile:
-        self._raise_for_status(url, response, doing)
+    def _facts(self, url: str, response: requests.Response) -> RemoteFile:
+        self._raise_for_status(url, response, "checking")
         return RemoteFile.of(response)
 
     def _raise_for_status(self, url: str, response: requests.Response, doing: str) -> None:
@@ -200,16 +201,18 @@ class WebSession:
     def _retrying(self, doing: str, url: str, call: Callable[[], RemoteFile]) -> RemoteFile:
         """Run ``call`` until it succeeds, at most ATTEMPTS_WITHOUT_PROGRESS times and timeout_s seconds."""
         started = time.monotonic()
-        for attempt in range(1, ATTEMPTS_WITHOUT_PROGRESS + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 return call()
             except _NETWORK_FAILURES as exc:
                 failure = _Retry(brief(exc), answered=False)
             except _Retry as exc:
                 failure = exc
+            # _pause says no by the attempt number at the latest, so the loop is bounded.
             if not self._pause(attempt, started, failure, doing):
                 raise self._gave_up(doing, url, failure, started)
-        raise AssertionError("unreachable: the loop returns or raises")
 
     def _pause(self, attempt: int, since: float, failure: _Retry, doing: str) -> bool:
         """Wait before the next try; False when the attempts or the time budget are spent."""
@@ -224,7 +227,7 @@ class WebSession:
 
     def _gave_up(self, doing: str, url: str, failure: _Retry, since: float) -> HttpUnreachableError:
         spent = time.monotonic() - since
-        host = requests.utils.urlparse(url).netloc
+        host = urlsplit(url).netloc
         problem = (f"{host} kept failing" if failure.answered else f"cannot reach {host}") + \
             f" ({failure.cause}; gave up after {spent:.1f} s, {ENV_HTTP_TIMEOUT} sets the budget)"
         reason = f"{doing}: {problem}"
