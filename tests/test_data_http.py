@@ -8,6 +8,7 @@ offline run, a changed file and a killed download do to the cache.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from faults_helpers import assert_only_complete_entries, cache_files, corpus_digest
+from faults_helpers import GO_FILE, assert_only_complete_entries, cache_files, corpus_digest
 from http_helpers import THROTTLE, FileServer, download_files, pinned, sha256_of
 from imdb.data import Corpus, DataError, load_corpus
 from imdb.data.cache import DOWNLOAD_DIR, RESUME_KEEP_S, RESUME_SUFFIX, prepare_data_root, resume_path
@@ -36,6 +37,9 @@ DOWN_LIMIT_S = 2 * SHORT_TIMEOUT_S + 4.0
 KILL_AFTER_BYTES = 40_000
 THROTTLE_BPS = 100_000
 KILL_WAIT_S = 60.0
+WORKERS = 2
+# The sample at this rate takes ~2 s: long enough that both workers are inside the download at once.
+SHARED_THROTTLE_BPS = 80_000
 POLL_S = 0.05
 WORKER_TIMEOUT_S = 120
 FAULTS_HELPERS = Path(__file__).with_name("faults_helpers.py")
@@ -206,7 +210,7 @@ def test_download_killed_midway_leaves_only_a_resumable_partial_and_the_rerun_re
     web_server.inject(THROTTLE, rate_bps=THROTTLE_BPS)
     report = tmp_path / "killed.json"
     worker = subprocess.Popen([sys.executable, str(FAULTS_HELPERS), "load", uri, str(fresh_root), str(report)],
-                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+                              env=_worker_env())
     try:
         deadline = time.monotonic() + KILL_WAIT_S
         while time.monotonic() < deadline and not any(e.sent >= KILL_AFTER_BYTES for e in web_server.requests()):
@@ -258,3 +262,34 @@ def test_published_checksum_table_is_what_verifies_a_known_url(
                                         rf"is for {len(data) + 1} bytes"):
         load_corpus(url, tmp_path / "other-root")
     assert download_files(tmp_path / "other-root") == []
+
+
+def _worker_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+
+
+def test_two_processes_downloading_one_url_share_one_download(
+        layout_sample, tmp_path: Path, web_server: FileServer, fresh_root: Path) -> None:
+    """Started at the same instant on one data root: one downloads (holding the partial's lock),
+    the other waits for it and uses the verified copy; the server sends the file once."""
+    data = layout_sample.write_tarball(tmp_path / "sample.tar.gz").read_bytes()
+    uri = pinned(web_server.put(TARBALL_NAME, data), data)
+    web_server.inject(THROTTLE, rate_bps=SHARED_THROTTLE_BPS, times=WORKERS)
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    reports = [tmp_path / f"worker-{number}.json" for number in range(WORKERS)]
+    workers = [subprocess.Popen([sys.executable, str(FAULTS_HELPERS), "load", uri, str(fresh_root), str(report),
+                                 str(barrier)], env=_worker_env(), stderr=subprocess.PIPE) for report in reports]
+    deadline = time.monotonic() + WORKER_TIMEOUT_S
+    while len(list(barrier.glob("ready-*"))) < WORKERS and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+    (barrier / GO_FILE).touch()
+    for worker in workers:
+        _, stderr = worker.communicate(timeout=WORKER_TIMEOUT_S)
+        assert worker.returncode == 0, stderr.decode(errors="replace")[-2000:]
+    results = [json.loads(report.read_text()) for report in reports]
+    assert all("digest" in result for result in results), results
+    assert results[0]["digest"] == results[1]["digest"]
+    assert results[0]["started"] < results[1]["ended"] and results[1]["started"] < results[0]["ended"]
+    assert [e.method for e in web_server.requests()] == ["GET"], "the file is downloaded once"
+    assert_only_complete_entries(fresh_root)
