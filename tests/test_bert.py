@@ -27,8 +27,6 @@ from imdb.text.checkpoint import WEIGHTS_FILE, resolve_checkpoint
 from imdb.text.wordpiece import BertEncoder, merge_wordpieces
 from imdb.training.bert import CHECKPOINT_DIR, STATE_FILE, train_bert
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-CHECKPOINT = REPO_ROOT.parent / "shared" / "models" / "all-MiniLM-L6-v2"
 HIDDEN_SIZE = 384  # MiniLM-L6's width: the size of the pooled ``latent`` representation
 SHORT_LEN = 16
 MODEL_LEN = 64
@@ -46,11 +44,12 @@ pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't
 
 
 @pytest.fixture(scope="module")
-def checkpoint() -> Path:
-    if not all((CHECKPOINT / name).is_file() for name in ("config.json", "vocab.txt", WEIGHTS_FILE)):
-        pytest.fail(f"the MiniLM checkpoint is required at {CHECKPOINT} (config.json, vocab.txt, {WEIGHTS_FILE})",
-                    pytrace=False)
-    return CHECKPOINT
+def checkpoint(bert_checkpoint: Path) -> Path:
+    """The real checkpoint, with its weights (``$IMDB_BERT_CHECKPOINT``, ``../shared`` by default)."""
+    if not all((bert_checkpoint / name).is_file() for name in ("config.json", "vocab.txt", WEIGHTS_FILE)):
+        pytest.fail(f"the MiniLM checkpoint is required at {bert_checkpoint} (config.json, vocab.txt, "
+                    f"{WEIGHTS_FILE})", pytrace=False)
+    return bert_checkpoint
 
 
 def bert_config(checkpoint: Path, data_uri: str, data_root: Path, **overrides: object) -> Config:
@@ -159,6 +158,24 @@ def test_hf_uri_offline_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch, imd
                          **{"bert.checkpoint": uri})
     with pytest.raises(ConfigError, match="no-such-model"):
         BertEncoder.from_config(config)
+
+
+def test_default_hf_checkpoint_offline_is_one_line_naming_the_setting_and_its_variable(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The default ``bert.checkpoint`` is the hub's MiniLM; offline, with an empty hub cache and
+    no override, training cannot start, and the one-line error says which setting to point where."""
+    import huggingface_hub.constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
+    default = load_config(environ={}).bert.checkpoint
+    assert default == "hf://sentence-transformers/all-MiniLM-L6-v2"
+    with pytest.raises(ConfigError) as caught:
+        resolve_checkpoint(default)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert all(part in message for part in ("'bert.checkpoint'", "IMDB_BERT_CHECKPOINT", default, "offline"))
 
 
 # ---------------------------------------------------------------- classifier

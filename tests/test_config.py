@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from imdb.contract.config import DEFAULT_CONFIG_FILE, REPO_ROOT, ConfigError, load_config
+from imdb.data.checksums import OFFICIAL_URL
 
 
 def write_config(tmp_path: Path, **changes) -> Path:
@@ -26,7 +27,14 @@ def test_defaults_resolve_paths_against_repo_root() -> None:
     assert config.model in ("dense", "cnn", "bert")
     assert config.model_dir == REPO_ROOT / "model"
     assert config.text.vocab_file == REPO_ROOT / "imdb" / "assets" / "word_vocab.txt"
-    assert Path(config.data).is_absolute()
+
+
+def test_defaults_need_nothing_beside_the_repository() -> None:
+    """A fresh clone's first run: the official archive and the hub's checkpoint, user cache dirs."""
+    config = load_config(environ={})
+    assert config.data == OFFICIAL_URL
+    assert config.bert.checkpoint == "hf://sentence-transformers/all-MiniLM-L6-v2"
+    assert config.data_root == Path("~/.cache/imdb-leap").expanduser()
 
 
 def test_environment_overrides_file_and_cli_overrides_environment() -> None:

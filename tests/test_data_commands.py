@@ -12,6 +12,7 @@ from imdb.tools.cli.common import EXIT_OK, run_handler
 from imdb.tools.cli.common import USAGE_ERROR as EXIT_DATA_ERROR
 from imdb.tools.cli.data import register
 from imdb.contract.config import load_config
+from imdb.data.checksums import OFFICIAL_URL
 from imdb.data.settings import ENV_DATA, ENV_DATA_ROOT
 
 USAGE_ERROR = 2
@@ -85,7 +86,7 @@ def test_settings_fall_back_to_the_project_config(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("HOME", str(tmp_path))
     config = load_config()
     assert config.data_root == tmp_path / ".cache" / "imdb-leap"
-    assert config.data.endswith("aclImdb-train.tar.gz")
+    assert config.data == OFFICIAL_URL
     monkeypatch.setenv(ENV_DATA_ROOT, "~/elsewhere")
     assert load_config().data_root == tmp_path / "elsewhere"
     assert load_config(data_root=str(tmp_path / "given")).data_root == tmp_path / "given"

@@ -129,14 +129,14 @@ def test_unknown_method_baseline_or_layer_is_refused(dense_pipeline: Pipeline, r
 
 
 @pytest.fixture(scope="module")
-def bert_setup(imdb_data_uri: str, data_root: Path):
+def bert_setup(imdb_data_uri: str, data_root: Path, bert_checkpoint: Path):
     """A BERT classifier built from the real checkpoint (pretrained backbone, fresh head)."""
     import keras
 
     from imdb.models.bert import build_classifier
 
     config = load_config(environ={}, model="bert", data=imdb_data_uri, data_root=data_root,
-                         **{"bert.max_len": BERT_LEN})
+                         **{"bert.max_len": BERT_LEN, "bert.checkpoint": str(bert_checkpoint)})
     keras.utils.set_random_seed(config.seed)
     return Pipeline(config), build_classifier(config)
 

@@ -90,10 +90,11 @@ def test_onnx_format_serves_the_same_integration(official_tarball: Path, family_
 
 
 @pytest.mark.parametrize("family", ["cnn", "bert"])
-def test_hostile_reviews_through_every_family(family: str, tiny_bert_dir: Path,
+def test_hostile_reviews_through_every_family(family: str, tiny_bert_dir: Path, bert_checkpoint: Path,
                                               tmp_path_factory: pytest.TempPathFactory) -> None:
     corpus_dir = write_hostile_corpus(tmp_path_factory.mktemp(f"hostile-{family}"))
     overrides = {"model_dir": str(tiny_bert_dir), "bert.max_len": TINY_BERT_LEN} if family == "bert" else {}
+    overrides["bert.checkpoint"] = str(bert_checkpoint)
     config = load_config(environ={}, model=family, data=str(corpus_dir),
                          data_root=str(tmp_path_factory.mktemp(f"hostile-cache-{family}")), **overrides)
     pipeline = Pipeline(config)

@@ -189,7 +189,16 @@ def test_comparison_counts_match_the_csv(rows: list[dict[str, str]], summary: di
     assert [cue["phrase"] for cue in comparison["cues"]] == ["but", "not", "waste of"]
 
 
-def test_report_renders_in_headless_chromium(report_run: ReportRun, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """The browser, or one line saying how to install it (``poetry run test`` checks this first)."""
+    try:
+        return browser.chromium()
+    except browser.BrowserError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def test_report_renders_in_headless_chromium(chromium: str, report_run: ReportRun, tmp_path: Path) -> None:
     rendered = browser.render(report_run.out / "index.html")
     assert rendered.errors == []
     assert rendered.figures == FIGURES_WITH_COMPARE
@@ -198,7 +207,7 @@ def test_report_renders_in_headless_chromium(report_run: ReportRun, tmp_path: Pa
     assert shot.read_bytes()[:len(PNG_MAGIC)] == PNG_MAGIC
 
 
-def test_the_error_collector_catches_script_errors(tmp_path: Path) -> None:
+def test_the_error_collector_catches_script_errors(chromium: str, tmp_path: Path) -> None:
     """Without this, "no errors" above could mean "the collector never ran"."""
     failing = Section("broken", "broken", "<script>undefinedFunction();</script><script>console.error('boom')</script>")
     path = tmp_path / "broken.html"

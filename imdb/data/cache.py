@@ -5,11 +5,18 @@ entry, never a stale one) and written atomically (so a crash or a concurrent rea
 torn file). Entries are only ever replaced whole, so no locking is needed between processes;
 the only lock is the one each writer holds on its own temp file, which tells the next run
 whether that temp file still has a live writer or was left behind by a killed one.
+
+One kind of temp file outlives its writer on purpose: the partial copy of an HTTP download
+(``.NAME.resume``), kept so that the next run resumes it with a ``Range`` request instead of
+starting the 84 MB archive over. Its name never ends like an entry, it is renamed into place only
+once verified, its writer holds its lock (so two processes never append to it at once), and the
+sweep removes it once it has been left alone for ``RESUME_KEEP_S``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -19,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from imdb.contract.files import PARTIAL_SUFFIX, atomic_path, remove_if_abandoned
+from imdb.contract.files import FILE_MODE, PARTIAL_SUFFIX, TEMP_CREATE_ATTEMPTS, atomic_path, remove_if_abandoned
 from imdb.data.errors import DataError
 from imdb.data.settings import ENV_DATA_ROOT
 
@@ -38,6 +45,10 @@ KEY_HEX_CHARS = 32
 # Only for temp files without a writer's lock (written by earlier versions of this module).
 STALE_TEMP_AGE_S = 6 * 3600
 TEMP_MARKER = ".tmp"
+RESUME_SUFFIX = ".resume"
+# A partial download untouched this long is given up on: long enough to resume after a night
+# offline or a weekend, short enough that versions of a remote file that changed do not pile up.
+RESUME_KEEP_S = 3 * 24 * 3600
 
 
 class CorruptCacheError(Exception):
@@ -87,7 +98,8 @@ def _remove_abandoned_temp_files(root: Path) -> None:
     got; waiting hours before removing it would let repeated kills fill the disk. A temp file
     whose writer's lock can be taken has no live writer, whatever its age.
     """
-    cutoff = time.time() - STALE_TEMP_AGE_S
+    now = time.time()
+    cutoff = now - STALE_TEMP_AGE_S
     for name in CACHE_DIRS:
         with os.scandir(root / name) as entries:
             for entry in entries:
@@ -95,6 +107,10 @@ def _remove_abandoned_temp_files(root: Path) -> None:
                     continue
                 if entry.name.endswith(PARTIAL_SUFFIX):
                     _remove_if_unlocked(Path(entry.path))
+                elif entry.name.endswith(RESUME_SUFFIX):
+                    with contextlib.suppress(OSError):
+                        if entry.stat(follow_symlinks=False).st_mtime < now - RESUME_KEEP_S:
+                            _remove_if_unlocked(Path(entry.path))
                 elif TEMP_MARKER in entry.name:
                     with contextlib.suppress(OSError):
                         if entry.stat(follow_symlinks=False).st_mtime < cutoff:
@@ -115,6 +131,97 @@ def cache_file(target: Path) -> Iterator[Path]:
             yield temp
     except CacheWriteError:
         raise
+    except OSError as exc:
+        raise _write_error(target, exc) from None
+
+
+class ResumableFile:
+    """The partial copy of one download, locked by this process; bytes are only ever appended.
+
+    ``commit`` renames it over its target (fsynced first, like every entry); until then its
+    name (``.NAME.resume``) never looks like a finished entry, whatever happens to the process.
+    """
+
+    def __init__(self, target: Path, path: Path, fd: int) -> None:
+        self.target = target
+        self.path = path
+        self._fd = fd
+
+    @property
+    def size(self) -> int:
+        return os.fstat(self._fd).st_size
+
+    def append(self, data: bytes) -> None:
+        with _writing(self.target):
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view):]
+
+    def restart(self) -> None:
+        """Drop the bytes kept so far (a changed remote, a failed checksum): start from byte 0."""
+        with _writing(self.target):
+            os.ftruncate(self._fd, 0)
+
+    def commit(self) -> None:
+        with _writing(self.target):
+            os.fsync(self._fd)
+            os.replace(self.path, self.target)
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            if _same_file(self.path, self._fd):
+                os.unlink(self.path)
+
+
+def resume_path(target: Path) -> Path:
+    return target.parent / f".{target.name}{RESUME_SUFFIX}"
+
+
+@contextlib.contextmanager
+def resumable_file(target: Path) -> Iterator[ResumableFile]:
+    """Open (or create) the partial copy of ``target`` and hold its lock for the block.
+
+    Another process downloading the same entry holds the lock: this waits for it (its download
+    is bounded in time), and then finds ``target`` in place, which the caller checks first.
+    """
+    path = resume_path(target)
+    fd = _open_locked(target, path)
+    try:
+        yield ResumableFile(target, path, fd)
+    finally:
+        os.close(fd)
+
+
+def _open_locked(target: Path, path: Path) -> int:
+    """Descriptor of ``path``, exclusively locked, still under that name once the lock is held
+    (the previous holder may have renamed it into place, or a sweep removed it, meanwhile)."""
+    for _ in range(TEMP_CREATE_ATTEMPTS):
+        with _writing(target):
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if _same_file(path, fd):
+                return fd
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+    raise _write_error(target, OSError(f"{path} kept being replaced while this process waited for it"))
+
+
+def _same_file(path: Path, fd: int) -> bool:
+    try:
+        named = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
+
+
+@contextlib.contextmanager
+def _writing(target: Path) -> Iterator[None]:
+    try:
+        yield
     except OSError as exc:
         raise _write_error(target, exc) from None
 

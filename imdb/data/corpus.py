@@ -77,9 +77,9 @@ class Corpus:
 
 def load_corpus(uri: str | os.PathLike, data_root: str | os.PathLike, *,
                 validation_fraction: float = DEFAULT_VALIDATION_FRACTION, seed: int = DEFAULT_SEED) -> Corpus:
-    """Load the reviews at ``uri`` (directory, .tar.gz or gs://), cached under ``data_root``.
+    """Load the reviews at ``uri`` (directory, .tar.gz, gs:// or https://), cached under ``data_root``.
 
-    The first load of a source indexes it (and downloads it, for a bucket); later loads read
+    The first load of a source indexes it (and downloads it, for a bucket or a URL); later loads read
     the cached index and the cached validation split only.
     """
     fold_count(validation_fraction)

@@ -1,8 +1,9 @@
 """Resolve a data URI to a source: what it is, what its cache key is, and how to read it.
 
 Why keys come from here: only the source knows what "changed" means for it (a local file's
-size and mtime, a bucket object's hash), and the key is all a warm start needs, so warm starts
-never read the tarball, walk a tree's contents or download anything.
+size and mtime, a bucket object's hash, a web file's checksum or its size, ETag and
+Last-Modified), and the key is all a warm start needs, so warm starts never read the tarball,
+walk a tree's contents or download anything.
 """
 
 from __future__ import annotations
@@ -16,15 +17,18 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 from imdb.data.cache import CorruptCacheError, cache_key, download_path, read_json, source_record_path, write_json
+from imdb.data.checksums import Digest, expected_digest, without_fragment
 from imdb.data.errors import DataError
 from imdb.data.layout import ROOT_DIR, LayoutCollector, canonical_name
 from imdb.data.readers import LocalFile, list_layout_files, read_directory, read_tarball
 from imdb.data.review import LABEL_DIRS, OFFICIAL_TRAIN
-from imdb.data.settings import GCS_SCHEME
+from imdb.data.settings import GCS_SCHEME, HTTP_SCHEMES, other_source_hint
 
 if TYPE_CHECKING:
-    # Only for annotations: google-cloud-storage is imported when a gs:// source is used.
-    from imdb.data.gcs import GcsLocation, GcsSession, GcsUnreachableError, ObjectInfo
+    # Only for annotations: google-cloud-storage is imported when a gs:// source is used,
+    # requests when an http(s):// one is.
+    from imdb.data.gcs import GcsLocation, GcsSession, ObjectInfo
+    from imdb.data.web import RemoteFile
 
 logger = logging.getLogger(__name__)
 
@@ -114,30 +118,80 @@ class GcsTree:
 
 
 @dataclass(frozen=True)
+class WebTarball:
+    """A ``.tar.gz`` at an http(s) URL, downloaded once into the cache and verified.
+
+    Keyed by its checksum when one is known (published, or pinned with ``#sha256=``): then a
+    cached copy is used without asking the server anything. Otherwise keyed by the size, ETag
+    and Last-Modified the server reported, so a file that changes there is downloaded anew.
+    """
+
+    uri: str
+    url: str
+    digest: Digest | None
+    remote: RemoteFile | None
+    index_key: str
+    root: Path
+
+    def read(self) -> LayoutCollector:
+        path = self.local_copy()
+        try:
+            return read_tarball(path, self.url)
+        except DataError as exc:
+            if self.digest is not None:
+                raise
+            # Nothing vouched for these bytes but their length: never serve them again.
+            path.unlink(missing_ok=True)
+            raise DataError(f"{exc}; the downloaded copy was removed from the cache") from None
+
+    def local_copy(self) -> Path:
+        """The verified local copy, downloaded (or resumed) when absent or damaged."""
+        from imdb.data.web import Expected, WebSession, mismatch
+
+        expected = Expected(self.remote, self.digest)
+        target = download_path(self.root, cache_key("web", self.index_key), TARBALL_SUFFIXES[0])
+        if target.exists():
+            problem = mismatch(target, expected)
+            if problem is None:
+                return target
+            logger.warning("cached download %s of %s does not match %s; downloading it again", target, self.url,
+                           problem)
+            target.unlink(missing_ok=True)
+        if self.digest is None:
+            logger.warning("no checksum is known for %s: the download is checked for its length and the aclImdb "
+                           "layout only (append #sha256=HEX to the URL to pin it)", self.url)
+        WebSession().download(self.url, target, expected, lambda path: mismatch(path, expected) is None)
+        return target
+
+
+@dataclass(frozen=True)
 class CachedOnly:
-    """A bucket that did not answer; usable only if the index built at its last visit is cached."""
+    """A bucket or web server that did not answer; usable only if the index built at its last
+    visit is cached."""
 
     uri: str
     index_key: str
-    failure: GcsUnreachableError
+    failure: DataError
 
     def read(self) -> LayoutCollector:
         raise self.failure
 
 
-Source = LocalTarball | LocalDirectory | GcsTarball | GcsTree | CachedOnly
+Source = LocalTarball | LocalDirectory | GcsTarball | GcsTree | WebTarball | CachedOnly
 
 
 def resolve_source(uri: str | os.PathLike, root: Path) -> Source:
     """Identify what ``uri`` points at; raises DataError naming the URI when it is unusable."""
     text = os.fspath(uri).strip()
     if not text:
-        raise DataError("the data source is empty: pass an aclImdb/ directory, a .tar.gz or gs://BUCKET/PREFIX")
+        raise DataError(f"the data source is empty: {other_source_hint()}")
     if text.startswith(GCS_SCHEME):
         return _resolve_bucket(text, root)
+    if text.lower().startswith(HTTP_SCHEMES):
+        return _resolve_web(text, root)
     path = _local_path(text)
     if not path.exists():
-        raise DataError(f"data source {text} does not exist")
+        raise DataError(f"data source {text} does not exist: {other_source_hint()}")
     if path.is_dir():
         return _resolve_directory(text, path)
     stat = path.stat()
@@ -149,7 +203,8 @@ def _local_path(text: str) -> Path:
         return Path(text).expanduser()
     parsed = urlparse(text)
     if parsed.scheme != FILE_SCHEME:
-        raise DataError(f"unsupported data URI {text}: use a local path, file://PATH or gs://BUCKET/PREFIX")
+        raise DataError(f"unsupported data URI {text}: use a local path, file://PATH, gs://BUCKET/PREFIX or "
+                        f"https://.../NAME.tar.gz (see the README section \"Data sources\")")
     return Path(unquote(parsed.path))
 
 
@@ -190,6 +245,32 @@ def _resolve_bucket(uri: str, root: Path) -> Source:
                        failure, uri, previous.get("visited", "in an earlier run"))
         return CachedOnly(uri, previous["index_key"], failure)
     source = _classify(uri, location, objects, session, root)
+    _record_visit(root, uri, source.index_key)
+    return source
+
+
+def _resolve_web(uri: str, root: Path) -> Source:
+    """A checksum-keyed source needs no request; any other URL is probed (cheap) for its facts."""
+    url = without_fragment(uri)
+    if not urlparse(url).path.endswith(TARBALL_SUFFIXES):
+        raise DataError(f"data URL {uri} does not name a .tar.gz: only an aclImdb tarball can be downloaded "
+                        f"(see the README section \"Data sources\")")
+    digest = expected_digest(uri)
+    if digest is not None:
+        return WebTarball(uri, url, digest, None, cache_key("web-sha256", digest.sha256), root)
+    from imdb.data.web import HttpUnreachableError, WebSession
+
+    try:
+        remote = WebSession().probe(url)
+    except HttpUnreachableError as failure:
+        previous = _last_visit(root, uri)
+        if previous is None:
+            raise
+        logger.warning("%s; using the index cached for %s (first seen %s)",
+                       failure.reason, uri, previous.get("visited", "in an earlier run"))
+        return CachedOnly(uri, previous["index_key"], failure)
+    source = WebTarball(uri, url, None, remote,
+                        cache_key("web-file", url, remote.size, remote.etag, remote.last_modified), root)
     _record_visit(root, uri, source.index_key)
     return source
 

@@ -14,9 +14,10 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-from imdb.contract.config import ConfigError
+from imdb.contract.config import ENV_OVERRIDES, ConfigError
 
 CHECKPOINT_SETTING = "bert.checkpoint"
+CHECKPOINT_ENV = next(name for name, key in ENV_OVERRIDES.items() if key == CHECKPOINT_SETTING)
 HF_SCHEME = "hf://"
 CONFIG_FILE = "config.json"
 VOCAB_FILE = "vocab.txt"
@@ -68,13 +69,14 @@ def _fetch_from_hub(uri: str, files: Sequence[str]) -> str:
         try:
             paths.append(Path(huggingface_hub.hf_hub_download(repo_id=repo_id, filename=name)))
         # The hub client raises many unrelated types (HTTP, offline, validation, I/O); all of
-        # them mean the same thing to the user: this URI cannot be used from here.
+        # them mean the same thing to the user: this URI cannot be used from here. One line,
+        # because the CLI prints it as its whole error message.
         except Exception as exc:
             raise ConfigError(
                 f"setting '{CHECKPOINT_SETTING}': cannot fetch {name} of {uri} from the Hugging Face hub "
-                f"({type(exc).__name__}: {_first_line(exc)}). If this machine is offline, download the "
-                f"checkpoint elsewhere and set {CHECKPOINT_SETTING} to its local directory "
-                f"({', '.join(files)})") from exc
+                f"({type(exc).__name__}: {_first_line(exc)}); if this machine is offline, download the "
+                f"checkpoint elsewhere and point {CHECKPOINT_SETTING} (or {CHECKPOINT_ENV}) at its local "
+                f"directory, holding {', '.join(files)}") from exc
     # Optional: without it the tokenizer uses Hugging Face's default (lowercase).
     with contextlib.suppress(EntryNotFoundError):
         huggingface_hub.hf_hub_download(repo_id=repo_id, filename=TOKENIZER_CONFIG_FILE)

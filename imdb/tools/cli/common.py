@@ -33,7 +33,8 @@ Handler = Callable[[argparse.Namespace], int]
 def add_config_options(parser: argparse.ArgumentParser, *, model: bool = True) -> None:
     """Flags shared by every sub-command that needs the project configuration."""
     parser.add_argument("--config", help="config file (default: imdb/project_config.yaml or $IMDB_CONFIG)")
-    parser.add_argument("--data", help="dataset URI: aclImdb dir, .tar.gz, or gs://BUCKET/PREFIX")
+    parser.add_argument("--data", help="dataset URI: aclImdb dir, .tar.gz, gs://BUCKET/PREFIX or "
+                                       "https://.../NAME.tar.gz")
     parser.add_argument("--data-root", help="local cache directory")
     if model:
         parser.add_argument("--model", choices=MODEL_FAMILIES, help="model family")

@@ -37,7 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _add_source_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default=None, metavar="SRC",
-                        help=f"aclImdb/ directory, .tar.gz or gs://BUCKET/PREFIX (default: ${ENV_DATA}, "
+                        help=f"aclImdb/ directory, .tar.gz, gs://BUCKET/PREFIX or https://.../NAME.tar.gz "
+                             f"(default: ${ENV_DATA}, "
                              "else `data` in the config)")
     parser.add_argument("--data-root", default=None, metavar="DIR",
                         help=f"cache directory (default: ${ENV_DATA_ROOT}, else `data_root` in the config)")
