@@ -24,6 +24,7 @@ import pytest
 
 from faults_helpers import Staged, assert_only_complete_entries, cache_files, corpus_digest, temp_files
 from imdb.data import DataError, load_corpus
+from imdb.contract import files as files_module
 from imdb.data import cache as cache_module
 from imdb.data import gcs as gcs_module
 from imdb.data import index as index_module
@@ -149,11 +150,11 @@ def test_cache_turning_read_only(sample_tarball: Path, staged: Staged, gcs_serve
                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The data root passed its writability probe, then the file system went read-only (as an
     ext4 does after an I/O error): every later write names its file and directory."""
-    def read_only(target: Path) -> Any:
+    def read_only(*_args: Any) -> Any:
         raise OSError(errno.EROFS, READ_ONLY)
 
     root = prepare_data_root(fresh_root)
-    monkeypatch.setattr(cache_module, "_create_locked_temp", read_only)
+    monkeypatch.setattr(files_module, "_create_temp", read_only)
     with pytest.raises(DataError, match=rf"cannot write the cache file \w+\.json\.gz in {root / INDEX_DIR}: "
                                         rf"{READ_ONLY}; make room or fix permissions there, or set IMDB_DATA_ROOT"):
         load_corpus(sample_tarball, root)
