@@ -30,7 +30,7 @@ from imdb.tools.bench.calling import CallingPaths, binder_paths, decorate
 from imdb.tools.bench.linear import linear_reference
 from imdb.tools.bench.naive import OfficialExample, TextBlobPerCall, extract_reviews, fit_official_tokenizer, \
     metadata_table
-from imdb.tools.bench.timing import Stopwatch, peak_memory_mb, time_calls
+from imdb.tools.bench.timing import NS_PER_S, Stopwatch, peak_memory_mb, time_calls
 from imdb.contract.config import MODEL_FAMILIES, Config
 from imdb.contract.model_files import BERT_INPUT_NAMES, ONNX_SUFFIX, WORD_INPUT_NAMES, ModelError, model_path
 from imdb.models.loading import open_onnx
@@ -54,6 +54,10 @@ US_PER_S = 1e6
 MS_PER_S = 1e3
 SERIAL_WORKERS = 1
 SERIAL_CACHE, PARALLEL_CACHE = "cold-serial", "cache"
+# Two-class logits for the visualizers' timing (their cost does not depend on the values).
+EXAMPLE_LOGITS = (0.3, -0.2)
+# The binder's visualizers, each called once per sample in the pass.
+VISUALIZERS = ("review_visualizer", "probabilities_visualizer", "ground_truth_visualizer")
 
 
 def _input_names(is_bert: bool) -> tuple[str, ...]:
@@ -109,7 +113,7 @@ def _cold_start(config: Config, data_root: Path, limit: int | None, workers: int
 
 
 def _ms_figures(latencies_ns: list[int]) -> dict[str, float]:
-    values = np.asarray(latencies_ns, dtype=np.float64) / 1e9 * MS_PER_S
+    values = np.asarray(latencies_ns, dtype=np.float64) / NS_PER_S * MS_PER_S
     return {"mean_ms": round(float(values.mean()), ROUND), "p50_ms": round(float(np.median(values)), ROUND)}
 
 
@@ -199,7 +203,7 @@ def bench_binder(binder: Any, subset: Any, ids: list[str], is_bert: bool) -> dic
         results[name] = {"first": time_calls(function, calls), "repeat": time_calls(function, calls)}
     tokens = [(getattr(binder, _input_names(is_bert)[0])(sample_id, subset),) for sample_id in ids]
     gts = [(binder.sentiment(sample_id, subset),) for sample_id in ids]
-    logits = [(np.array([0.3, -0.2], dtype=np.float32), gt[0]) for gt in gts]
+    logits = [(np.array(EXAMPLE_LOGITS, dtype=np.float32), gt[0]) for gt in gts]
     results["review_visualizer"] = {"repeat": time_calls(binder.review_visualizer, tokens)}
     results["probabilities_visualizer"] = {"repeat": time_calls(binder.probabilities_visualizer, logits)}
     results["ground_truth_visualizer"] = {"repeat": time_calls(binder.ground_truth_visualizer, gts)}
@@ -222,14 +226,15 @@ def bench_pass(binder: Any, subset: Any, ids: list[str], is_bert: bool) -> dict[
     _whole_pass(functions, ids, (subset,))
     data_seconds = _whole_pass(functions, ids, (subset,))
     token_function = functions[_input_names(is_bert)[0]]
-    logits = np.array([0.3, -0.2], dtype=np.float32)
+    logits = np.array(EXAMPLE_LOGITS, dtype=np.float32)
     with Stopwatch() as visual_watch:
         for sample_id in ids:
             gt = binder.sentiment(sample_id, subset)
             binder.review_visualizer(token_function(sample_id, subset))
             binder.probabilities_visualizer(logits, gt)
             binder.ground_truth_visualizer(gt)
-    return {"split": PASS_SPLIT, "samples": len(ids), "encoders_metadata": len(functions), "visualizers": 3,
+    return {"split": PASS_SPLIT, "samples": len(ids), "encoders_metadata": len(functions),
+            "visualizers": len(VISUALIZERS),
             "encoders_metadata_s": round(data_seconds, ROUND),
             "encoders_metadata_per_sample_us": _per_sample_us(data_seconds, len(ids)),
             "visualizers_s": round(visual_watch.seconds, ROUND),
