@@ -1,42 +1,65 @@
 """The benchmark: where the platform spends its time, measured side by side in one run.
 
-Sections (each a key of the JSON ``imdb-leap bench`` prints last):
-``data`` cold (empty cache: index + metadata) and warm load; ``binder`` per-call latency of
-every decorated function, first and repeated calls; ``pass`` a whole warm pass over a split
-through every per-sample function and visualizer; ``naive`` the official example's approach
-on the same functions and its per-sample ``ratio`` to ours; ``inference`` Keras and ONNX
-throughput per trained family; ``faithfulness`` the deletion test of each word-heatmap method;
-``linear_reference`` TF-IDF + logistic regression on the same split and vocabulary size,
-beside the word models' accuracies and their ratio to it; ``probes`` behavioural probe pass
-rates per trained family (``imdb.tools.bench.probes``); ``memory`` peak RSS.
+Sections (each a key of the JSON ``imdb-leap bench`` prints last): ``official_example_ratio``
+the headline, our per-sample cost against the official example's (``official_example``);
+``data`` cold start serial (one process) and parallel (all cores) into separate empty
+caches, with the text scores split into sentiment and readability, and the warm load;
+``binder`` per-call latency of every decorated function, first and repeated calls; ``pass`` a
+whole warm pass over a split, encoders+metadata and visualizers apart; ``official_example``
+the official Tensorleap example's per-call work on the same samples and functions, through
+the same decorators; ``naive_textblob_per_call`` the older baseline that recomputes TextBlob
+per call; ``inference`` Keras and ONNX throughput per trained family; ``faithfulness`` the
+deletion test of each word-heatmap method; ``linear_reference`` TF-IDF + logistic regression
+on the same split and vocabulary size; ``probes`` behavioural probe pass rates per trained
+family (``imdb.tools.bench.probes``); ``machine`` cores and load; ``memory`` peak RSS.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import random
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from imdb.tools.bench.calling import CallingPaths, binder_paths, decorate
 from imdb.tools.bench.linear import linear_reference
-from imdb.tools.bench.naive import NaiveIntegration, extract_reviews
+from imdb.tools.bench.naive import OfficialExample, TextBlobPerCall, extract_reviews, fit_official_tokenizer, \
+    metadata_table
 from imdb.tools.bench.probes import bench_probes
-from imdb.tools.bench.timing import Stopwatch, peak_memory_mb, time_calls
+from imdb.tools.bench.timing import NS_PER_S, Stopwatch, peak_memory_mb, time_calls
 from imdb.contract.config import MODEL_FAMILIES, Config
 from imdb.contract.model_files import BERT_INPUT_NAMES, ONNX_SUFFIX, WORD_INPUT_NAMES, ModelError, model_path
 from imdb.models.loading import open_onnx
 from imdb.contract.names import TRAINING
-from imdb.runtime.pipeline import Pipeline
+from imdb.runtime.pipeline import Pipeline, balanced_subset
+from imdb.runtime.text_scores import CHUNKS_PER_WORKER, default_workers
 
 PASS_SPLIT = TRAINING
 NAIVE_SAMPLES = 1000
 INFERENCE_SAMPLES = {"dense": 2000, "cnn": 1000, "bert": 64}
 INFERENCE_BATCH = 64
 FAITHFULNESS_SAMPLES = 200
+# Reviews on which sentiment and readability are timed apart (per review, in this process).
+TEXT_SCORE_SAMPLES = 200
+# Timed passes per side of a comparison, alternating sides; the fastest of each counts, so a
+# burst of load from the shared machine does not land on one side only.
+COMPARISON_ROUNDS = 3
 ROUND = 3
+US_ROUND = 1
+US_PER_S = 1e6
+MS_PER_S = 1e3
+SERIAL_WORKERS = 1
+SERIAL_CACHE, PARALLEL_CACHE = "cold-serial", "cache"
+# Two-class logits for the visualizers' timing (their cost does not depend on the values).
+EXAMPLE_LOGITS = (0.3, -0.2)
+# The binder's visualizers, each called once per sample in the pass.
+VISUALIZERS = ("review_visualizer", "probabilities_visualizer", "ground_truth_visualizer")
 
 
 def _input_names(is_bert: bool) -> tuple[str, ...]:
@@ -44,11 +67,14 @@ def _input_names(is_bert: bool) -> tuple[str, ...]:
     return BERT_INPUT_NAMES if is_bert else WORD_INPUT_NAMES
 
 
-def _binder_functions(binder: Any, is_bert: bool) -> dict[str, Callable]:
+def _function_names(is_bert: bool) -> tuple[str, ...]:
     """The per-sample decorated functions of ``leap_binder``, named as on the platform."""
-    names = (*_input_names(is_bert), "sentiment", "metadata_label", "metadata_text", "metadata_sentiment_lexicon",
-             "metadata_review")
-    return {name: getattr(binder, name) for name in names}
+    return (*_input_names(is_bert), "sentiment", "metadata_label", "metadata_text", "metadata_sentiment_lexicon",
+            "metadata_review", "metadata_readability")
+
+
+def _binder_functions(binder: Any, is_bert: bool) -> dict[str, Callable]:
+    return {name: getattr(binder, name) for name in _function_names(is_bert)}
 
 
 def _import_binder(config: Config, data_root: Path) -> Any:
@@ -60,26 +86,108 @@ def _import_binder(config: Config, data_root: Path) -> Any:
     return leap_binder
 
 
-def bench_data(config: Config, data_root: Path, limit: int | None, *,
-               progress: bool = True) -> tuple[dict[str, Any], Pipeline]:
-    """Cold start (index, split, TextBlob metadata) into an empty cache, then a warm reload."""
-    cold_config = config.with_overrides(data_root=str(data_root))
-    pipeline = Pipeline(cold_config)
+def _per_sample_us(seconds: float, samples: int) -> float:
+    return round(seconds / max(samples, 1) * US_PER_S, US_ROUND)
+
+
+def machine() -> dict[str, Any]:
+    """Cores and load now: the machines are shared, so every figure is read next to this."""
+    return {"cores": len(os.sched_getaffinity(0)), "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()]}
+
+
+def cold_start_ids(pipeline: Pipeline, limit: int | None) -> list[str]:
+    """Every served id of every split (``limit`` per split, label-balanced)."""
+    return [sample_id for split in pipeline.corpus.splits for sample_id in pipeline.split_ids(split, limit)]
+
+
+def _cold_start(config: Config, data_root: Path, limit: int | None, workers: int,
+                progress: bool) -> tuple[dict[str, Any], Pipeline, list[str]]:
+    """Index and metadata into an empty cache with ``workers`` scoring processes."""
+    pipeline = Pipeline(config.with_overrides(data_root=str(data_root)))
     with Stopwatch() as index_watch:
         corpus = pipeline.corpus
-    ids = [sample_id for split in corpus.splits for sample_id in corpus.ids(split)]
-    if limit:
-        ids = ids[:limit]
+    ids = cold_start_ids(pipeline, limit)
     with Stopwatch() as metadata_watch:
-        pipeline.metadata_store.precompute([corpus[i] for i in ids], progress=progress)
+        pipeline.metadata_store.precompute([corpus[i] for i in ids], progress=progress, workers=workers)
+    return {"workers": workers, "index_s": round(index_watch.seconds, ROUND),
+            "metadata_s": round(metadata_watch.seconds, ROUND),
+            "cold_start_s": round(index_watch.seconds + metadata_watch.seconds, ROUND)}, pipeline, ids
+
+
+def _ms_figures(latencies_ns: list[int]) -> dict[str, float]:
+    values = np.asarray(latencies_ns, dtype=np.float64) / NS_PER_S * MS_PER_S
+    return {"mean_ms": round(float(values.mean()), ROUND), "p50_ms": round(float(np.median(values)), ROUND)}
+
+
+def bench_text_score_parts(texts: Sequence[str]) -> dict[str, Any]:
+    """Sentiment (TextBlob) and readability (textstat's 14 indices) timed apart, per review,
+    in this process: which part of the cold start's scoring each one is."""
+    from imdb.runtime.text_scoring import lexicon_sentiment, readability
+
+    parts: dict[str, Any] = {"samples": len(texts)}
+    for name, function in (("sentiment", lexicon_sentiment), ("readability", readability)):
+        function(texts[0])  # imports and lexicon loading stay out of the figure
+        latencies = []
+        for text in texts:
+            started = time.perf_counter_ns()
+            function(text)
+            latencies.append(time.perf_counter_ns() - started)
+        parts[name] = _ms_figures(latencies)
+    parts["worker_start_s"] = round(worker_start_seconds(texts[0]), ROUND)
+    total = parts["sentiment"]["mean_ms"] + parts["readability"]["mean_ms"]
+    parts["readability_share"] = round(parts["readability"]["mean_ms"] / total, ROUND) if total else 0.0
+    return parts
+
+
+def worker_start_seconds(text: str) -> float:
+    """Wall time of one scoring worker on one review: nearly all of it the interpreter start
+    and the imports (TextBlob pulls in NLTK and SciPy), paid once per chunk of the parallel run."""
+    from imdb.runtime.text_scores import WORKER_MODULE, _worker_env
+
+    with tempfile.TemporaryDirectory(prefix="imdb-bench-worker-") as scratch:
+        source, target = Path(scratch) / "texts.json", Path(scratch) / "scores.json"
+        source.write_text(json.dumps([text]), encoding="utf-8")
+        with Stopwatch() as watch:
+            subprocess.run([sys.executable, "-m", WORKER_MODULE, str(source), str(target)], env=_worker_env(),
+                           check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    return watch.seconds
+
+
+def _text_score_sample(pipeline: Pipeline, scored_ids: list[str], seed: int) -> list[str]:
+    """Texts for the parts timing: label-balanced, and none of the last reviews the serial run
+    scored in this process (textstat memoises per text, so those would be free)."""
+    from textstat.backend.utils.constants import CACHE_SIZE
+
+    candidates = scored_ids[:-CACHE_SIZE] if len(scored_ids) > CACHE_SIZE else scored_ids
+    chosen = balanced_subset(candidates, [pipeline.corpus[i].label for i in candidates],
+                             min(TEXT_SCORE_SAMPLES, len(candidates)), seed)
+    return [pipeline.corpus[i].text for i in chosen]
+
+
+def bench_data(config: Config, workdir: Path, limit: int | None, *,
+               progress: bool = True) -> tuple[dict[str, Any], Pipeline]:
+    """Cold start serial then parallel, on the same reviews into separate empty caches, the
+    text scores split into their parts, then a warm reload of the parallel run's cache."""
+    serial, serial_pipeline, ids = _cold_start(config, workdir / SERIAL_CACHE, limit, SERIAL_WORKERS, progress)
+    parts = bench_text_score_parts(_text_score_sample(serial_pipeline, ids, config.seed))
+    del serial_pipeline
+    parallel, pipeline, parallel_ids = _cold_start(config, workdir / PARALLEL_CACHE, limit, default_workers(),
+                                                   progress)
+    parallel["chunks_per_worker"] = CHUNKS_PER_WORKER
+    if parallel_ids != ids:
+        raise RuntimeError("the serial and parallel cold starts served different reviews; the ratio would be void")
     with Stopwatch() as warm_watch:
-        Pipeline(cold_config).corpus.ids(PASS_SPLIT)
+        Pipeline(pipeline.config).corpus.ids(PASS_SPLIT)
     return {
         "source": config.as_given("data"),
         "reviews": len(ids),
-        "cold_index_s": round(index_watch.seconds, ROUND),
-        "cold_metadata_s": round(metadata_watch.seconds, ROUND),
-        "cold_start_s": round(index_watch.seconds + metadata_watch.seconds, ROUND),
+        "serial": serial,
+        "parallel": parallel,
+        "cold_start_serial_s": serial["cold_start_s"],
+        "cold_start_parallel_s": parallel["cold_start_s"],
+        "parallel_speedup_ratio": round(serial["cold_start_s"] / parallel["cold_start_s"], 2),
+        "metadata_parallel_speedup_ratio": round(serial["metadata_s"] / parallel["metadata_s"], 2),
+        "text_scores": parts,
         "warm_load_s": round(warm_watch.seconds, ROUND),
     }, pipeline
 
@@ -97,14 +205,14 @@ def bench_binder(binder: Any, subset: Any, ids: list[str], is_bert: bool) -> dic
         results[name] = {"first": time_calls(function, calls), "repeat": time_calls(function, calls)}
     tokens = [(getattr(binder, _input_names(is_bert)[0])(sample_id, subset),) for sample_id in ids]
     gts = [(binder.sentiment(sample_id, subset),) for sample_id in ids]
-    logits = [(np.array([0.3, -0.2], dtype=np.float32), gt[0]) for gt in gts]
+    logits = [(np.array(EXAMPLE_LOGITS, dtype=np.float32), gt[0]) for gt in gts]
     results["review_visualizer"] = {"repeat": time_calls(binder.review_visualizer, tokens)}
     results["probabilities_visualizer"] = {"repeat": time_calls(binder.probabilities_visualizer, logits)}
     results["ground_truth_visualizer"] = {"repeat": time_calls(binder.ground_truth_visualizer, gts)}
     return results
 
 
-def _whole_pass(functions: dict[str, Callable], ids: list[str], extra: tuple = ()) -> float:
+def _whole_pass(functions: dict[str, Callable], ids: Sequence[str], extra: tuple = ()) -> float:
     with Stopwatch() as watch:
         for sample_id in ids:
             for function in functions.values():
@@ -113,43 +221,91 @@ def _whole_pass(functions: dict[str, Callable], ids: list[str], extra: tuple = (
 
 
 def bench_pass(binder: Any, subset: Any, ids: list[str], is_bert: bool) -> dict[str, Any]:
-    """Every per-sample function and visualizer over every sample of the split, warm."""
+    """Every per-sample function and visualizer over every sample of the split, warm; the
+    encoders+metadata (every sample, on the platform) apart from the visualizers (only the
+    samples a user displays)."""
     functions = _binder_functions(binder, is_bert)
     _whole_pass(functions, ids, (subset,))
     data_seconds = _whole_pass(functions, ids, (subset,))
     token_function = functions[_input_names(is_bert)[0]]
-    logits = np.array([0.3, -0.2], dtype=np.float32)
+    logits = np.array(EXAMPLE_LOGITS, dtype=np.float32)
     with Stopwatch() as visual_watch:
         for sample_id in ids:
             gt = binder.sentiment(sample_id, subset)
             binder.review_visualizer(token_function(sample_id, subset))
             binder.probabilities_visualizer(logits, gt)
             binder.ground_truth_visualizer(gt)
-    return {"split": PASS_SPLIT, "samples": len(ids), "functions": len(functions) + 3,
-            "encoders_metadata_s": round(data_seconds, ROUND), "visualizers_s": round(visual_watch.seconds, ROUND),
+    return {"split": PASS_SPLIT, "samples": len(ids), "encoders_metadata": len(functions),
+            "visualizers": len(VISUALIZERS),
+            "encoders_metadata_s": round(data_seconds, ROUND),
+            "encoders_metadata_per_sample_us": _per_sample_us(data_seconds, len(ids)),
+            "visualizers_s": round(visual_watch.seconds, ROUND),
+            "visualizers_per_sample_us": _per_sample_us(visual_watch.seconds, len(ids)),
             "whole_pass_s": round(data_seconds + visual_watch.seconds, ROUND),
-            "per_sample_us": round((data_seconds + visual_watch.seconds) / max(len(ids), 1) * 1e6, 1)}
+            "per_sample_us": _per_sample_us(data_seconds + visual_watch.seconds, len(ids))}
 
 
-def bench_naive(config: Config, binder: Any, subset: Any, ids: list[str], workdir: Path) -> dict[str, Any]:
-    """The official example's per-call approach on the same samples and functions as ours."""
-    tarball = Path(config.data)
-    if not (tarball.is_file() and tarball.name.endswith(".tar.gz")):
-        raise ModelError(f"the naive baseline reads review files extracted from a local .tar.gz; got {config.data}")
-    root = extract_reviews(tarball, ids, workdir)
+def _best_passes(sides: dict[str, tuple[dict[str, Callable], Any]], ids: Sequence[str]) -> dict[str, float]:
+    """Seconds of a whole pass per side: one warm-up pass each (memo, page cache), then
+    ``COMPARISON_ROUNDS`` passes alternating sides; the fastest of each side counts."""
+    for functions, preprocess in sides.values():
+        _whole_pass(functions, ids, (preprocess,))
+    best = {name: float("inf") for name in sides}
+    for _ in range(COMPARISON_ROUNDS):
+        for name, (functions, preprocess) in sides.items():
+            best[name] = min(best[name], _whole_pass(functions, ids, (preprocess,)))
+    return best
+
+
+def _comparison(baseline: CallingPaths, ours: CallingPaths, baseline_preprocess: Any, subset: Any,
+                ids: Sequence[str]) -> dict[str, Any]:
+    """Per-sample cost of a baseline and ours through each calling path, and their ratio."""
+    result: dict[str, Any] = {"samples": len(ids), "functions": len(ours.platform), "rounds": COMPARISON_ROUNDS}
+    for path in ("platform", "validated"):
+        seconds = _best_passes({"baseline": (getattr(baseline, path), baseline_preprocess),
+                                "ours": (getattr(ours, path), subset)}, ids)
+        result[path] = {"baseline_per_sample_us": _per_sample_us(seconds["baseline"], len(ids)),
+                        "ours_per_sample_us": _per_sample_us(seconds["ours"], len(ids)),
+                        "ratio": round(seconds["baseline"] / seconds["ours"], 1)}
+    result["ratio"] = result["platform"]["ratio"]
+    return result
+
+
+def comparison_sample(pipeline: Pipeline, ids: list[str], samples: int, seed: int) -> list[str]:
+    """``samples`` label-balanced ids of the pass's ids, in their order."""
+    if samples >= len(ids):
+        return list(ids)
+    return balanced_subset(ids, [pipeline.corpus[i].label for i in ids], samples, seed)
+
+
+def bench_baselines(config: Config, pipeline: Pipeline, binder: Any, subset: Any, ids: list[str],
+                    workdir: Path, limit: int | None) -> dict[str, Any]:
+    """The official example's per-call work and the older TextBlob-per-call baseline against
+    ours: same samples, same functions, same decorators, same calling paths."""
+    from code_loader.contract.datasetclasses import PreprocessResponse
+    from code_loader.contract.enums import DataStateType
+
     from imdb.text.words import WordVocabulary
 
-    naive = NaiveIntegration(root, WordVocabulary.load(config.text.vocab_file), config.text.sequence_length,
-                             config.labels)
-    naive_seconds = _whole_pass(naive.functions(), ids)
-    ours = _binder_functions(binder, False)
-    _whole_pass(ours, ids, (subset,))
-    ours_seconds = _whole_pass(ours, ids, (subset,))
-    return {"samples": len(ids), "functions": len(ours), "naive_s": round(naive_seconds, ROUND),
-            "ours_s": round(ours_seconds, ROUND),
-            "naive_per_sample_us": round(naive_seconds / len(ids) * 1e6, 1),
-            "ours_per_sample_us": round(ours_seconds / len(ids) * 1e6, 1),
-            "speedup_ratio": round(naive_seconds / ours_seconds, 1)}
+    tarball = Path(config.data)
+    if not (tarball.is_file() and tarball.name.endswith(".tar.gz")):
+        raise ModelError(f"the baselines read review files extracted from a local .tar.gz; got {config.data}")
+    root = extract_reviews(tarball, ids, workdir)
+    example = OfficialExample(root, config.text.sequence_length)  # imports Keras, outside the fit's time
+    with Stopwatch() as fit_watch:
+        tokenizer = fit_official_tokenizer(pipeline.corpus[i].text for i in pipeline.split_ids(TRAINING, limit))
+    table = metadata_table(pipeline.metadata, [pipeline.corpus[i].label for i in ids], ids)
+    preprocess = PreprocessResponse(sample_ids=list(ids), state=DataStateType.training, sample_id_type=str,
+                                    data=OfficialExample.preprocess_data(table, tokenizer))
+    ours = binder_paths(binder, _function_names(False))
+    official = decorate("official", example.functions())
+    textblob = decorate("textblob", TextBlobPerCall(root, config.text.sequence_length,
+                                                    WordVocabulary.load(config.text.vocab_file)).functions())
+    official_result = {"tokenizer": "keras legacy Tokenizer", "tokenizer_words": len(tokenizer.word_index),
+                       "tokenizer_fit_s": round(fit_watch.seconds, ROUND), "table": "dict (pandas not a dependency)",
+                       **_comparison(official, ours, preprocess, subset, ids)}
+    return {"official_example": official_result,
+            "naive_textblob_per_call": _comparison(textblob, ours, preprocess, subset, ids)}
 
 
 def bench_inference(config: Config, workdir: Path) -> dict[str, Any]:
@@ -200,21 +356,20 @@ def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = 
     """All sections in one process, so the figures are comparable with each other."""
     with tempfile.TemporaryDirectory(prefix="imdb-bench-") as scratch:
         workdir = Path(scratch)
-        data, pipeline = bench_data(config, workdir / "cache", limit, progress=progress)
-        binder = _import_binder(config, workdir / "cache")
-        ids = pipeline.split_ids(PASS_SPLIT)
-        if limit:
-            ids = ids[:limit]
-        sample = random.Random(config.seed).sample(ids, min(naive_samples, len(ids)))
-        result: dict[str, Any] = {"model": config.model, "data": data}
+        result: dict[str, Any] = {"model": config.model, "machine": {"start": machine()}}
+        result["data"], pipeline = bench_data(config, workdir, limit, progress=progress)
+        binder = _import_binder(config, workdir / PARALLEL_CACHE)
+        ids = pipeline.split_ids(PASS_SPLIT, limit)
+        sample = comparison_sample(pipeline, ids, naive_samples, config.seed)
         subset = _pass_subset(binder)
         result["binder"] = bench_binder(binder, subset, sample, config.is_bert)
         result["pass"] = bench_pass(binder, subset, ids, config.is_bert)
         if not config.is_bert:
             try:
-                result["naive"] = bench_naive(config, binder, subset, sample, workdir / "naive")
+                result.update(bench_baselines(config, pipeline, binder, subset, sample, workdir / "naive", limit))
+                result["official_example_ratio"] = result["official_example"]["ratio"]
             except ModelError as exc:
-                result["naive"] = {"skipped": str(exc)}
+                result["official_example"] = {"skipped": str(exc)}
         if inference:
             result["inference"] = bench_inference(config, workdir)
         if faithfulness_samples:
@@ -224,4 +379,5 @@ def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = 
         if probes:
             result["probes"] = bench_probes(config, progress=progress)
         result["memory"] = {"peak_rss_mb": peak_memory_mb()}
-    return result
+        result["machine"]["end"] = machine()
+    return {"official_example_ratio": result.pop("official_example_ratio", None), **result}

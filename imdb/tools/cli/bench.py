@@ -10,11 +10,11 @@ from imdb.tools.cli.common import add_config_options, add_progress_option, confi
 def register(subparsers: argparse._SubParsersAction) -> None:
     from imdb.tools.bench.run import FAITHFULNESS_SAMPLES, NAIVE_SAMPLES
 
-    parser = subparsers.add_parser("bench", help="data, binder, inference and memory figures, with the naive ratio")
+    parser = subparsers.add_parser("bench", help="cold start, binder, pass, inference and memory figures, and the ratio to the official example")
     add_config_options(parser)
-    parser.add_argument("--limit", type=int, help="bench on the first N samples only (quick check)")
+    parser.add_argument("--limit", type=int, help="bench on N label-balanced samples per split only (quick check)")
     parser.add_argument("--naive-samples", type=int, default=NAIVE_SAMPLES,
-                        help="samples timed for the per-call latencies and the naive baseline")
+                        help="label-balanced samples timed for the per-call latencies and the baselines")
     parser.add_argument("--no-inference", action="store_true", help="skip the Keras/ONNX throughput section")
     parser.add_argument("--faithfulness-samples", type=int, default=FAITHFULNESS_SAMPLES,
                         help="reviews for the heatmap deletion test (0 skips it)")
