@@ -25,8 +25,9 @@ from imdb.runtime.text_scores import TextScoreError, TextScores, score_in_worker
 from imdb.runtime.text_scoring import READABILITY_FUNCTIONS, SCORE_NAMES, score_text
 from imdb.text.plain import plain_text
 
-# Enough reviews for two workers (text_scores.MIN_REVIEWS_PER_WORKER each), few enough to be quick.
-PARALLEL_REVIEWS = 2 * text_scores.MIN_REVIEWS_PER_WORKER
+# Few reviews, two workers: the tests lower the per-worker minimum to exercise the pool quickly.
+PARALLEL_REVIEWS = 64
+SMALL_WORKER_MINIMUM = 16
 CONCURRENT_PROCESSES = 3
 
 
@@ -57,15 +58,19 @@ def test_one_word_review_is_finite() -> None:
     assert all(math.isfinite(value) for value in score_text("Wonderful"))
 
 
-def test_parallel_workers_give_the_serial_scores_in_order(reviews: list) -> None:
+def test_parallel_workers_give_the_serial_scores_in_order(reviews: list, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(text_scores, "MIN_REVIEWS_PER_WORKER", SMALL_WORKER_MINIMUM)
     texts = [review.text for review in reviews]
     serial = score_in_workers(texts, workers=1, progress=False)
-    parallel = score_in_workers(texts, workers=2, progress=False)
+    parallel = score_in_workers(texts, workers=2, progress=True)
     assert parallel == serial
     assert len(serial) == len(texts)
+    assert f"{len(texts)}/{len(texts)}" in capsys.readouterr().err, "the bar follows the workers to the end"
 
 
 def test_a_failing_worker_names_its_chunk(reviews: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(text_scores, "MIN_REVIEWS_PER_WORKER", SMALL_WORKER_MINIMUM)
     monkeypatch.setattr(text_scores, "WORKER_MODULE", "imdb.runtime.no_such_worker")
     with pytest.raises(TextScoreError, match=r"chunk 0 exited with status 1: .*No module named"):
         score_in_workers([review.text for review in reviews], workers=2, progress=False)

@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import os
+import selectors
 import subprocess
 import sys
 import tempfile
@@ -33,11 +34,9 @@ LOG = logging.getLogger(__name__)
 TEXT_SCORES_VERSION = 2
 LOCK_SUFFIX = ".lock"
 WORKERS_ENV = "IMDB_METADATA_WORKERS"
-# Below this many reviews a worker's start-up (~1 s of imports) costs more than it saves.
-MIN_REVIEWS_PER_WORKER = 64
-# Chunks per worker: enough for an even finish and a moving progress bar, few enough that
-# the workers' start-up stays small next to the scoring.
-CHUNKS_PER_WORKER = 4
+# Below this many reviews a worker's start-up (TextBlob imports NLTK and SciPy: seconds) costs
+# more than it saves. Each worker starts once, on one contiguous chunk, and streams its progress.
+MIN_REVIEWS_PER_WORKER = 256
 WORKER_MODULE = text_scoring.__name__
 _STDERR_TAIL = 2000
 
@@ -136,7 +135,7 @@ class TextScores:
 def score_in_workers(texts: Sequence[str], workers: int, *, progress: bool = True) -> list[tuple[float, ...]]:
     """Score rows for ``texts`` in their order: in this process when few, else in ``workers``
     fresh interpreters running ``imdb.runtime.text_scoring`` on contiguous chunks."""
-    usable = min(workers, math.ceil(len(texts) / MIN_REVIEWS_PER_WORKER))
+    usable = min(workers, max(1, len(texts) // MIN_REVIEWS_PER_WORKER))
     bar = tqdm(total=len(texts), desc="text scores (sentiment, readability)", unit="review",
                disable=not progress or not texts)
     try:
@@ -166,27 +165,38 @@ def _worker_env() -> dict[str, str]:
 
 
 def _run_chunks(texts: Sequence[str], workers: int, bar: tqdm) -> list[tuple[float, ...]]:
-    chunks = _chunks(len(texts), workers * CHUNKS_PER_WORKER)
-    results: dict[int, list[tuple[float, ...]]] = {}
+    chunks = _chunks(len(texts), workers)
     with tempfile.TemporaryDirectory(prefix="imdb-text-scores-") as scratch:
-        pending = list(enumerate(chunks))
-        running: dict[int, tuple[subprocess.Popen, Path, Path]] = {}
         env = _worker_env()
+        running = [_start(Path(scratch), number, [texts[i] for i in chunk], env) for number, chunk in enumerate(chunks)]
         try:
-            while pending or running:
-                while pending and len(running) < workers:
-                    number, chunk = pending.pop(0)
-                    running[number] = _start(Path(scratch), number, [texts[i] for i in chunk], env)
-                number = min(running)  # chunks are equal: the earliest started finishes first
-                process, output, errors = running.pop(number)
-                process.wait()
-                results[number] = _collect(process, output, errors, number)
-                bar.update(len(chunks[number]))
+            _follow_progress([process for process, _, _ in running], bar)
+            results = [_collect(process, output, errors, number)
+                       for number, (process, output, errors) in enumerate(running)]
         finally:
-            for process, _, _ in running.values():
-                process.kill()
+            for process, _, _ in running:
+                if process.poll() is None:
+                    process.kill()
                 process.wait()
-    return [tuple(row) for number in range(len(chunks)) for row in results[number]]
+                if process.stdout:
+                    process.stdout.close()
+    return [tuple(row) for chunk_rows in results for row in chunk_rows]
+
+
+def _follow_progress(processes: list[subprocess.Popen], bar: tqdm) -> None:
+    """Advance the bar by the counts the workers print, until every worker has closed stdout."""
+    with selectors.DefaultSelector() as selector:
+        for process in processes:
+            selector.register(process.stdout, selectors.EVENT_READ)
+        while selector.get_map():
+            for key, _ in selector.select():
+                line = key.fileobj.readline()
+                if not line:
+                    selector.unregister(key.fileobj)
+                elif line.strip().isdigit():
+                    bar.update(int(line))
+    for process in processes:
+        process.wait()
 
 
 def _start(scratch: Path, number: int, texts: list[str],
@@ -195,7 +205,7 @@ def _start(scratch: Path, number: int, texts: list[str],
     source.write_text(json.dumps(texts), encoding="utf-8")
     with open(errors, "wb") as error_file:
         process = subprocess.Popen([sys.executable, "-m", WORKER_MODULE, str(source), str(output)], env=env,
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=error_file)
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=error_file, text=True)
     return process, output, errors
 
 

@@ -33,6 +33,8 @@ SCORE_NAMES = LEXICON_SCORES + READABILITY_FUNCTIONS
 # Value of every score for a review with no word in it: textstat's own value for an empty text.
 NO_WORDS_SCORE = 0.0
 _WORD = re.compile(r"\w")
+# A worker reports its progress every this many reviews.
+PROGRESS_EVERY = 32
 
 
 def has_words(text: str) -> bool:
@@ -76,10 +78,17 @@ def score_texts(texts: Sequence[str]) -> list[tuple[float, ...]]:
 
 
 def main(argv: Sequence[str]) -> int:
-    """Worker: read a JSON list of texts from ``argv[0]``, write their score rows to ``argv[1]``."""
+    """Worker: read a JSON list of texts from ``argv[0]``, write their score rows to ``argv[1]``;
+    on stdout, the number of reviews scored since the last line, every ``PROGRESS_EVERY``."""
     source, target = Path(argv[0]), Path(argv[1])
     texts = json.loads(source.read_text(encoding="utf-8"))
-    target.write_text(json.dumps(score_texts(texts)), encoding="utf-8")
+    rows = []
+    for text in texts:
+        rows.append(score_text(text))
+        if len(rows) % PROGRESS_EVERY == 0:
+            print(PROGRESS_EVERY, flush=True)
+    target.write_text(json.dumps(rows), encoding="utf-8")
+    print(len(rows) % PROGRESS_EVERY, flush=True)
     return 0
 
 

@@ -38,7 +38,7 @@ from imdb.contract.model_files import BERT_INPUT_NAMES, ONNX_SUFFIX, WORD_INPUT_
 from imdb.models.loading import open_onnx
 from imdb.contract.names import TRAINING
 from imdb.runtime.pipeline import Pipeline, balanced_subset
-from imdb.runtime.text_scores import CHUNKS_PER_WORKER, default_workers
+from imdb.runtime.text_scores import default_workers
 
 PASS_SPLIT = TRAINING
 NAIVE_SAMPLES = 1000
@@ -173,7 +173,8 @@ def bench_data(config: Config, workdir: Path, limit: int | None, *,
     del serial_pipeline
     parallel, pipeline, parallel_ids = _cold_start(config, workdir / PARALLEL_CACHE, limit, default_workers(),
                                                    progress)
-    parallel["chunks_per_worker"] = CHUNKS_PER_WORKER
+    # Each worker interpreter starts once, on one contiguous chunk of the reviews.
+    parallel["worker_starts"] = parallel["workers"]
     if parallel_ids != ids:
         raise RuntimeError("the serial and parallel cold starts served different reviews; the ratio would be void")
     with Stopwatch() as warm_watch:
