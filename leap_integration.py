@@ -55,7 +55,7 @@ def _model_inputs(sample_id, subset):
 def integration_test(sample_id, subset):
     inputs = _model_inputs(sample_id, subset)
     model = load_model()
-    if CONFIG.model_format == "onnx":
+    if CONFIG.model_format in ("onnx", "onnx-int8"):
         prediction = model.run(None, inputs)[0]
     else:
         prediction = model(list(inputs.values()))

@@ -90,7 +90,8 @@ class TrainingData:
     truncated_fraction: float
 
 
-def _split(pipeline: Pipeline, ids: list[str]) -> Split:
+def encode_split(pipeline: Pipeline, ids: list[str]) -> Split:
+    """Encode ``ids`` once: the fixed-length inputs, one-hot labels and each review's used length."""
     names = pipeline.encoder.input_names
     inputs = [np.stack([pipeline.model_input(i, name) for i in ids]) for name in names]
     labels = np.stack([pipeline.ground_truth(i) for i in ids])
@@ -109,8 +110,8 @@ def training_data(pipeline: Pipeline) -> TrainingData:
     LOG.info("encoding %d training and %d validation reviews", len(train_ids), len(val_ids))
     length = pipeline.config.bert.max_len
     truncated = sum(pipeline.encoded(i).token_count > length for i in train_ids) / len(train_ids)
-    return TrainingData(_split(pipeline, train_ids), _split(pipeline, val_ids), _split(pipeline, curve_ids),
-                        truncated)
+    return TrainingData(encode_split(pipeline, train_ids), encode_split(pipeline, val_ids),
+                        encode_split(pipeline, curve_ids), truncated)
 
 
 def _fingerprint(ids: list[str]) -> str:
@@ -406,13 +407,23 @@ def _start_or_resume(trainer: keras.Model, run: CheckpointRun, state: RunState |
 
 
 def fit(pair: tuple[keras.Model, keras.Model], data: TrainingData, config: Config, run: CheckpointRun,
-        state: RunState | None, *, progress: bool) -> RunState:
-    """Train the steps still missing from ``state`` (all of them for a fresh run)."""
+        state: RunState | None, *, progress: bool, stop_now: bool = False) -> RunState:
+    """Train the steps still missing from ``state`` (all of them for a fresh run).
+
+    ``stop_now`` ends the run at its last checkpoint instead (when time is up): the model is
+    that checkpoint's, and the card says how many of the planned steps it had.
+    """
     _, any_length = pair
     freeze(any_length, config.bert)
     trainer = compile_trainer(any_length)
     steps_per_epoch = -(-len(data.train.ids) // config.bert.batch_size)
+    if stop_now and state is None:
+        raise ModelError(f"no BERT training checkpoint in {run.directory} to stop at: train without "
+                         f"--stop-at-checkpoint first")
     state = _start_or_resume(trainer, run, state, config.bert, steps_per_epoch)
+    if stop_now:
+        LOG.info("stopping the run at its checkpoint of step %d of %d", state.step, state.plan.total_steps)
+        return state
     if state.step >= run.epochs * steps_per_epoch:
         LOG.info("all %d epochs are already trained in %s; saving that model", run.epochs, run.directory)
         return state
@@ -436,6 +447,7 @@ def model_card(config: Config, data: TrainingData, state: RunState, final: dict[
         "truncated_train_fraction": round(data.truncated_fraction, METRIC_DIGITS),
         "epochs_run": state.epochs_done,
         "optimizer_steps": state.step,
+        "planned_steps": state.plan.total_steps,
         "reviews_seen": reviews,
         "resumed_from_epoch": state.resumed_from_step // state.steps_per_epoch,
         "resumed_from_step": state.resumed_from_step,
@@ -456,14 +468,15 @@ def model_card(config: Config, data: TrainingData, state: RunState, final: dict[
     }
 
 
-def train_bert(config: Config, *, progress: bool = True) -> dict[str, Any]:
+def train_bert(config: Config, *, progress: bool = True, stop_at_checkpoint: bool = False) -> dict[str, Any]:
     """Fine-tune on a label-balanced training subset, resumably; save the model and its card.
 
     The recipe is ``bert.*`` in the configuration (the CLI's ``--max-len``, ``--train-samples``
     and ``--epochs`` are applied to it once, in ``config_from_args``). Rerunning the same
     command after an interruption resumes at the last checkpoint; asking for more epochs
-    extends a finished run. No checkpoint is selected on validation: the model saved is the
-    last step's, and the whole validation split is scored once, at the end.
+    extends a finished run; ``stop_at_checkpoint`` ends it at its last checkpoint. No
+    checkpoint is selected on validation: the model saved is the last step's, and the whole
+    validation split is scored once, at the end.
     """
     started = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
@@ -471,7 +484,7 @@ def train_bert(config: Config, *, progress: bool = True) -> dict[str, Any]:
     run = CheckpointRun(config.model_dir / CHECKPOINT_DIR, run_settings(config, data), config.bert.epochs)
     state = run.resumable_state()
     pair = build_classifier_pair(config)
-    state = fit(pair, data, config, run, state, progress=progress)
+    state = fit(pair, data, config, run, state, progress=progress, stop_now=stop_at_checkpoint)
     LOG.info("BERT training finished; scoring the %d validation reviews", len(data.validation.ids))
     final = evaluate_split(pair[1], data.validation, config.bert.pad_multiple, config.bert.max_len)
     files = save_keras_model(pair[0], config)

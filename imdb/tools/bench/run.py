@@ -5,8 +5,10 @@ Sections (each a key of the JSON ``imdb-leap bench`` prints last):
 every decorated function, first and repeated calls; ``pass`` a whole warm pass over a split
 through every per-sample function and visualizer; ``naive`` the official example's approach
 on the same functions and its per-sample ``ratio`` to ours; ``inference`` Keras and ONNX
-throughput per trained family; ``faithfulness`` the deletion test of each word-heatmap method;
-``linear_reference`` TF-IDF + logistic regression on the same split and vocabulary size,
+throughput per trained family (BERT also ONNX int8 and its accuracy change, see ``quantized``);
+``faithfulness`` the deletion test of each word-heatmap method;
+``bert_training`` (``--model bert``) fine-tuning reviews/s, fixed padding beside bucketed
+batches; ``linear_reference`` TF-IDF + logistic regression on the same split and vocabulary size,
 beside the word models' accuracies and their ratio to it; ``memory`` peak RSS.
 """
 
@@ -20,7 +22,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from imdb.tools.bench.bert_training import bench_bert_training
 from imdb.tools.bench.linear import linear_reference
+from imdb.tools.bench.quantized import int8_columns
 from imdb.tools.bench.naive import NaiveIntegration, extract_reviews
 from imdb.tools.bench.timing import Stopwatch, peak_memory_mb, time_calls
 from imdb.contract.config import MODEL_FAMILIES, Config
@@ -180,6 +184,8 @@ def bench_inference(config: Config, workdir: Path) -> dict[str, Any]:
                 predict_logits(pipeline, model, ids, batch_size=INFERENCE_BATCH, progress=False)
             row[f"{name}_samples_per_s"] = round(len(ids) / watch.seconds, 1)
         row["onnx_to_keras_ratio"] = round(row["onnx_samples_per_s"] / row["keras_samples_per_s"], 2)
+        if family_config.is_bert:
+            row.update(int8_columns(family_config, pipeline, onnx_file, workdir, ids))
         results[family] = row
     return results
 
@@ -194,7 +200,7 @@ def bench_faithfulness(config: Config, n_samples: int) -> dict[str, Any]:
 
 def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = NAIVE_SAMPLES,
               inference: bool = True, faithfulness_samples: int = FAITHFULNESS_SAMPLES,
-              linear: bool = True, progress: bool = True) -> dict[str, Any]:
+              linear: bool = True, progress: bool = True, bert_training: bool = True) -> dict[str, Any]:
     """All sections in one process, so the figures are comparable with each other."""
     with tempfile.TemporaryDirectory(prefix="imdb-bench-") as scratch:
         workdir = Path(scratch)
@@ -213,6 +219,8 @@ def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = 
                 result["naive"] = bench_naive(config, binder, subset, sample, workdir / "naive")
             except ModelError as exc:
                 result["naive"] = {"skipped": str(exc)}
+        if config.is_bert and bert_training:
+            result["bert_training"] = bench_bert_training(config)
         if inference:
             result["inference"] = bench_inference(config, workdir)
         if faithfulness_samples:

@@ -20,6 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="reviews for the heatmap deletion test (0 skips it)")
     parser.add_argument("--no-linear-reference", action="store_true",
                         help="skip the TF-IDF + logistic regression reference on the same split")
+    parser.add_argument("--no-bert-training", action="store_true",
+                        help="with --model bert: skip the fine-tuning throughput section")
     add_progress_option(parser)
     parser.set_defaults(func=_bench)
 
@@ -29,5 +31,6 @@ def _bench(args: argparse.Namespace) -> int:
 
     result = run_bench(config_from_args(args), limit=args.limit, naive_samples=args.naive_samples,
                        inference=not args.no_inference, faithfulness_samples=args.faithfulness_samples,
-                       linear=not args.no_linear_reference, progress=not args.no_progress)
+                       linear=not args.no_linear_reference, progress=not args.no_progress,
+                       bert_training=not args.no_bert_training)
     return print_result(result)
