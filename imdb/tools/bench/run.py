@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from imdb.tools.bench.bert_training import BENCH_SAMPLES as BERT_TRAINING_SAMPLES
 from imdb.tools.bench.bert_training import bench_bert_training
 from imdb.tools.bench.linear import linear_reference
 from imdb.tools.bench.quantized import int8_columns
@@ -200,8 +201,12 @@ def bench_faithfulness(config: Config, n_samples: int) -> dict[str, Any]:
 
 def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = NAIVE_SAMPLES,
               inference: bool = True, faithfulness_samples: int = FAITHFULNESS_SAMPLES,
-              linear: bool = True, progress: bool = True, bert_training: bool = True) -> dict[str, Any]:
-    """All sections in one process, so the figures are comparable with each other."""
+              linear: bool = True, progress: bool = True,
+              bert_training: int = BERT_TRAINING_SAMPLES) -> dict[str, Any]:
+    """All sections in one process, so the figures are comparable with each other.
+
+    ``bert_training`` is the number of training reviews of the ``bert_training`` section (0 skips it).
+    """
     with tempfile.TemporaryDirectory(prefix="imdb-bench-") as scratch:
         workdir = Path(scratch)
         data, pipeline = bench_data(config, workdir / "cache", limit, progress=progress)
@@ -220,7 +225,7 @@ def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = 
             except ModelError as exc:
                 result["naive"] = {"skipped": str(exc)}
         if config.is_bert and bert_training:
-            result["bert_training"] = bench_bert_training(config)
+            result["bert_training"] = bench_bert_training(config, bert_training)
         if inference:
             result["inference"] = bench_inference(config, workdir)
         if faithfulness_samples:

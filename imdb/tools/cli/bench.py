@@ -8,6 +8,7 @@ from imdb.tools.cli.common import add_config_options, add_progress_option, confi
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from imdb.tools.bench.bert_training import BENCH_SAMPLES as BERT_TRAINING_SAMPLES
     from imdb.tools.bench.run import FAITHFULNESS_SAMPLES, NAIVE_SAMPLES
 
     parser = subparsers.add_parser("bench", help="data, binder, inference and memory figures, with the naive ratio")
@@ -22,6 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="skip the TF-IDF + logistic regression reference on the same split")
     parser.add_argument("--no-bert-training", action="store_true",
                         help="with --model bert: skip the fine-tuning throughput section")
+    parser.add_argument("--bert-training-samples", type=int, default=BERT_TRAINING_SAMPLES,
+                        help="training reviews each fine-tuning step variant runs over")
     add_progress_option(parser)
     parser.set_defaults(func=_bench)
 
@@ -32,5 +35,5 @@ def _bench(args: argparse.Namespace) -> int:
     result = run_bench(config_from_args(args), limit=args.limit, naive_samples=args.naive_samples,
                        inference=not args.no_inference, faithfulness_samples=args.faithfulness_samples,
                        linear=not args.no_linear_reference, progress=not args.no_progress,
-                       bert_training=not args.no_bert_training)
+                       bert_training=args.bert_training_samples if not args.no_bert_training else 0)
     return print_result(result)
