@@ -5,13 +5,15 @@ taken together compare. The baseline is faithful to the step the project had bef
 bucketing: the static-length classifier (every batch padded to ``bert.max_len``), all of
 the backbone trainable, batches in shuffled order. The new step is what ``imdb-leap train``
 runs: the any-length twin, batches bucketed by length (``imdb.training.batches``) and the
-configured frozen layers; a middle row (bucketing alone) shows what each lever brings.
+configured frozen layers; a middle row (bucketing alone) shows what each lever brings. Every
+variant steps over the same number of batches (bucketing only changes which reviews share one).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,24 +29,31 @@ WARMUP_STEPS = 3
 ROUND = 2
 
 
-def _rate(trainer: Any, batches: list[np.ndarray], split: Any, lengths: list[int]) -> dict[str, Any]:
-    from imdb.training.batches import slice_batch
+@dataclass
+class _Variant:
+    """One way of stepping: its compiled trainer, batches, their padded lengths, the time taken."""
 
-    def step(indices: np.ndarray, length: int) -> None:
-        trainer.train_on_batch(slice_batch(split.x, indices, length), split.y[indices])
+    trainer: Any
+    batches: list[np.ndarray]
+    lengths: list[int]
+    params: Any
+    seconds: float = 0.0
 
-    for indices, length in list(zip(batches, lengths, strict=True))[:WARMUP_STEPS]:
-        step(indices, length)
-    started = time.perf_counter()
-    for indices, length in zip(batches, lengths, strict=True):
-        step(indices, length)
-    seconds = time.perf_counter() - started
-    reviews = sum(len(indices) for indices in batches)
-    return {"reviews": reviews, "seconds": round(seconds, ROUND), "reviews_per_s": round(reviews / seconds, ROUND),
-            "mean_padded_length": round(float(np.mean(lengths)), 1)}
+    def step(self, split: Any, index: int) -> None:
+        from imdb.training.batches import slice_batch
+
+        indices = self.batches[index]
+        self.trainer.train_on_batch(slice_batch(split.x, indices, self.lengths[index]), split.y[indices])
+
+    def row(self) -> dict[str, Any]:
+        reviews = sum(len(indices) for indices in self.batches)
+        return {"reviews": reviews, "seconds": round(self.seconds, ROUND),
+                "reviews_per_s": round(reviews / self.seconds, ROUND),
+                "mean_padded_length": round(float(np.mean(self.lengths)), 1),
+                "frozen_embeddings": self.params.freeze_embeddings, "frozen_layers": self.params.frozen_layers}
 
 
-def _variant(config: Config, split: Any, *, bucketed: bool, frozen: bool) -> dict[str, Any]:
+def _variant(config: Config, split: Any, *, bucketed: bool, frozen: bool) -> _Variant:
     from imdb.models.bert import build_classifier_pair
     from imdb.training.bert import compile_trainer, freeze
     from imdb.training.batches import epoch_batches, padded_length
@@ -63,24 +72,34 @@ def _variant(config: Config, split: Any, *, bucketed: bool, frozen: bool) -> dic
         batches = [order[start:start + params.batch_size] for start in range(0, len(order), params.batch_size)]
         lengths = [params.max_len] * len(batches)
         trainer = static
-    compile_trainer(trainer)
-    row = _rate(trainer, batches, split, lengths)
-    row.update(frozen_embeddings=params.freeze_embeddings, frozen_layers=params.frozen_layers)
-    return row
+    return _Variant(compile_trainer(trainer), batches, lengths, params)
 
 
 def bench_bert_training(config: Config, samples: int = BENCH_SAMPLES) -> dict[str, Any]:
-    """Reviews/s of the fixed-padding step, of bucketing alone, and of the configured step."""
+    """Reviews/s of the fixed-padding step, of bucketing alone, and of the configured step.
+
+    The variants take turns, batch by batch, so a change in the shared machine's load falls on
+    all of them alike instead of on whichever happened to run last.
+    """
     from imdb.training.bert import encode_split
 
     bert_config = config.with_overrides(model="bert")
     pipeline = Pipeline(bert_config)
     split = encode_split(pipeline, pipeline.split_ids(TRAINING, samples))
-    fixed = _variant(bert_config, split, bucketed=False, frozen=False)
-    bucketed = _variant(bert_config, split, bucketed=True, frozen=False)
-    configured = _variant(bert_config, split, bucketed=True, frozen=True)
+    variants = {"fixed_padding": _variant(bert_config, split, bucketed=False, frozen=False),
+                "bucketed": _variant(bert_config, split, bucketed=True, frozen=False),
+                "configured": _variant(bert_config, split, bucketed=True, frozen=True)}
+    for variant in variants.values():
+        for index in range(min(WARMUP_STEPS, len(variant.batches))):
+            variant.step(split, index)
+    for index in range(len(variants["fixed_padding"].batches)):
+        for variant in variants.values():
+            started = time.perf_counter()
+            variant.step(split, index)
+            variant.seconds += time.perf_counter() - started
+    rows = {name: variant.row() for name, variant in variants.items()}
+    fixed = rows["fixed_padding"]["reviews_per_s"]
     return {"samples": len(split.ids), "max_len": bert_config.bert.max_len,
-            "truncation": bert_config.bert.truncation, "batch_size": bert_config.bert.batch_size,
-            "fixed_padding": fixed, "bucketed": bucketed, "configured": configured,
-            "bucketed_to_fixed_ratio": round(bucketed["reviews_per_s"] / fixed["reviews_per_s"], ROUND),
-            "configured_to_fixed_ratio": round(configured["reviews_per_s"] / fixed["reviews_per_s"], ROUND)}
+            "truncation": bert_config.bert.truncation, "batch_size": bert_config.bert.batch_size, **rows,
+            "bucketed_to_fixed_ratio": round(rows["bucketed"]["reviews_per_s"] / fixed, ROUND),
+            "configured_to_fixed_ratio": round(rows["configured"]["reviews_per_s"] / fixed, ROUND)}
