@@ -63,7 +63,8 @@ def _model_inputs(sample_id, subset):
 def integration_test(sample_id, subset):
     inputs = _model_inputs(sample_id, subset)
     model = load_model()
-    outputs = model.run(None, inputs) if CONFIG.model_format == "onnx" else model(list(inputs.values()))
+    is_onnx = CONFIG.model_format in ("onnx", "onnx-int8")
+    outputs = model.run(None, inputs) if is_onnx else model(list(inputs.values()))
     prediction = outputs[0]
     latent = outputs[1]
     gt = sentiment(sample_id, subset)

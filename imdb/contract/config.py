@@ -25,9 +25,14 @@ MODEL_FAMILIES = ("dense", "cnn", "bert")
 # How a word model's embedding starts: random, or from the BERT checkpoint's WordPiece table.
 EMBEDDING_INITS = ("random", "checkpoint")
 WORD_FAMILIES = ("dense", "cnn")
-MODEL_FORMATS = ("h5", "onnx")
+# onnx-int8: the ONNX file quantised to int8 weights (faster CPU inference; see the README).
+MODEL_FORMATS = ("h5", "onnx", "onnx-int8")
 MAX_SEQUENCE_LENGTH = 4096
 BERT_MAX_POSITIONS = 512
+# Which WordPieces of a review longer than bert.max_len the BERT encoder keeps.
+TRUNCATIONS = ("head", "tail", "head_tail")
+# MiniLM-L6's transformer depth bounds how many lower layers can be frozen.
+BERT_MAX_FROZEN_LAYERS = 24
 
 # Environment variable -> dotted config key.
 ENV_OVERRIDES: dict[str, str] = {
@@ -40,6 +45,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "IMDB_VOCAB_FILE": "text.vocab_file",
     "IMDB_BERT_CHECKPOINT": "bert.checkpoint",
     "IMDB_BERT_MAX_LEN": "bert.max_len",
+    "IMDB_BERT_TRUNCATION": "bert.truncation",
 }
 
 
@@ -86,6 +92,14 @@ class BertConfig:
     batch_size: int
     learning_rate: float
     train_samples: int | None
+    truncation: str = "head_tail"
+    # Optimizer steps between mid-epoch checkpoints (each also a point of the learning curve).
+    checkpoint_every: int = 125
+    # Batches are padded to their longest review rounded up to a multiple of this.
+    pad_multiple: int = 16
+    # Training levers: the embedding tables and the lowest transformer layers kept frozen.
+    freeze_embeddings: bool = False
+    frozen_layers: int = 0
 
 
 @dataclass(frozen=True)
@@ -237,6 +251,11 @@ def _build(raw: dict, source: Path, given: dict[str, Any]) -> Config:
             batch_size=reader.integer("bert.batch_size", minimum=1),
             learning_rate=reader.positive_float("bert.learning_rate"),
             train_samples=reader.optional_integer("bert.train_samples", minimum=2),
+            truncation=reader.choice("bert.truncation", TRUNCATIONS),
+            checkpoint_every=reader.integer("bert.checkpoint_every", minimum=1),
+            pad_multiple=reader.integer("bert.pad_multiple", minimum=1, maximum=BERT_MAX_POSITIONS),
+            freeze_embeddings=reader.boolean("bert.freeze_embeddings"),
+            frozen_layers=reader.integer("bert.frozen_layers", minimum=0, maximum=BERT_MAX_FROZEN_LAYERS),
         ),
         source_file=source,
         raw=copy.deepcopy(raw),
@@ -311,6 +330,14 @@ class _Reader:
         if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "null")):
             return None
         return self.integer(key, minimum=minimum)
+
+    def boolean(self, key: str) -> bool:
+        value = self.get(key)
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            value = value.strip().lower() == "true"
+        if not isinstance(value, bool):
+            raise self._fail(key, "true or false", value)
+        return value
 
     def positive_float(self, key: str) -> float:
         value = self.get(key)

@@ -16,6 +16,8 @@ from imdb.contract.config import Config
 KERAS_SUFFIX = ".keras"
 H5_SUFFIX = ".h5"
 ONNX_SUFFIX = ".onnx"
+# onnxruntime's dynamic int8 quantisation of the float32 ONNX file (model_format: onnx-int8).
+INT8_ONNX_SUFFIX = ".int8.onnx"
 CARD_SUFFIX = ".json"
 
 # Input names: the word models read one input, the BERT family three.
@@ -56,7 +58,8 @@ def token_input(config: Config) -> str:
 
 def model_path(config: Config, suffix: str | None = None) -> Path:
     """``<model_dir>/<family><suffix>``; the suffix defaults to the configured ``model_format``."""
-    chosen = suffix or (ONNX_SUFFIX if config.model_format == "onnx" else H5_SUFFIX)
+    by_format = {"onnx": ONNX_SUFFIX, "onnx-int8": INT8_ONNX_SUFFIX}
+    chosen = suffix or by_format.get(config.model_format, H5_SUFFIX)
     return config.model_dir / f"{config.model}{chosen}"
 
 

@@ -33,6 +33,16 @@ def build_classifier(config: Config, backbone: Any = None) -> "keras.Model":
     rather than given gradients that do not exist. Inputs have a static length so a model
     trained for another ``bert.max_len`` is caught at load time.
     """
+    return build_classifier_pair(config, backbone)[0]
+
+
+def build_classifier_pair(config: Config, backbone: Any = None) -> tuple["keras.Model", "keras.Model"]:
+    """The served classifier (static ``bert.max_len`` inputs) and a twin with inputs of any length.
+
+    Both graphs call the *same* layer objects, so they share every weight: training feeds the
+    twin batches padded only to their longest review (the cost of a step grows faster than
+    its length), while the static one is what is saved and checked at load time.
+    """
     import keras
 
     from imdb.models.bert_layers import CastToInt32, MaskedMeanPooling
@@ -44,14 +54,20 @@ def build_classifier(config: Config, backbone: Any = None) -> "keras.Model":
         raise ConfigError(
             f"setting 'bert.max_len' is {length} but the checkpoint {config.bert.checkpoint} has "
             f"{backbone.max_sequence_length} positions")
-    inputs = [keras.Input(shape=(length,), dtype="float32", name=name) for name in BERT_INPUT_NAMES]
-    token_ids, padding_mask, segment_ids = (CastToInt32(name=f"{tensor.name}_int32")(tensor) for tensor in inputs)
-    features = backbone({"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask})
     backbone.get_layer(POOLER_LAYER).trainable = False
-    attention_mask = inputs[BERT_INPUT_NAMES.index(ATTENTION_MASK)]
-    latent = MaskedMeanPooling(name=LATENT_LAYER)([features["sequence_output"], attention_mask])
-    dropped = keras.layers.Dropout(config.bert.dropout, name=DROPOUT_LAYER)(latent)
-    logits = keras.layers.Dense(
+    casts = [CastToInt32(name=f"{name}_int32") for name in BERT_INPUT_NAMES]
+    pooling = MaskedMeanPooling(name=LATENT_LAYER)
+    dropout = keras.layers.Dropout(config.bert.dropout, name=DROPOUT_LAYER)
+    head = keras.layers.Dense(
         NUM_CLASSES, name=LOGITS_LAYER,
-        kernel_initializer=keras.initializers.TruncatedNormal(stddev=HEAD_INITIALIZER_STDDEV))(dropped)
-    return keras.Model(inputs, logits, name="imdb_bert")
+        kernel_initializer=keras.initializers.TruncatedNormal(stddev=HEAD_INITIALIZER_STDDEV))
+
+    def wire(sequence_length: int | None, model_name: str) -> "keras.Model":
+        inputs = [keras.Input(shape=(sequence_length,), dtype="float32", name=name) for name in BERT_INPUT_NAMES]
+        token_ids, padding_mask, segment_ids = (cast(tensor) for cast, tensor in zip(casts, inputs, strict=True))
+        features = backbone({"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask})
+        attention_mask = inputs[BERT_INPUT_NAMES.index(ATTENTION_MASK)]
+        latent = pooling([features["sequence_output"], attention_mask])
+        return keras.Model(inputs, head(dropout(latent)), name=model_name)
+
+    return wire(length, "imdb_bert"), wire(None, "imdb_bert_any_length")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from imdb.contract.config import Config
-from imdb.contract.model_files import (EMBEDDING_LAYER, H5_SUFFIX, KERAS_SUFFIX, LATENT_LAYER, ONNX_SUFFIX,
+from imdb.contract.model_files import (EMBEDDING_LAYER, H5_SUFFIX, KERAS_SUFFIX, LATENT_LAYER,
                                        SERVED_OUTPUTS, ModelError, model_path)
 
 def load_keras_model(config: Config) -> Any:
@@ -26,14 +26,16 @@ def load_keras_model(config: Config) -> Any:
 
 
 def load_inference_model(config: Config) -> Any:
-    """What ``tensorleap_load_model`` returns: an onnxruntime session of the exported graph, or
-    the Keras model viewed with the same two outputs (``SERVED_OUTPUTS``: logits, latent)."""
-    if config.model_format == "onnx":
-        path = model_path(config, ONNX_SUFFIX)
+    """What ``tensorleap_load_model`` returns: an onnxruntime session of the exported graph (float32,
+    or int8 with ``model_format: onnx-int8``), or the Keras model viewed with the same two outputs
+    (``SERVED_OUTPUTS``: logits, latent)."""
+    if config.model_format in ("onnx", "onnx-int8"):
+        path = model_path(config)
         if not path.exists():
             raise ModelError(
-                f"ONNX model {path} not found for model '{config.model}' (model_format: onnx in "
-                f"{config.source_file}): run `imdb-leap export --model {config.model} --format onnx`")
+                f"ONNX model {path} not found for model '{config.model}' (model_format: {config.model_format} "
+                f"in {config.source_file}): run `imdb-leap export --model {config.model} "
+                f"--format {config.model_format}`")
         session = _load_onnx_cached(str(path), path.stat().st_mtime_ns)
         _check_served_outputs([output.name for output in session.get_outputs()], path, config)
         return session
@@ -99,8 +101,11 @@ def open_onnx(path: str | Path) -> Any:
     """An onnxruntime session on the CPU (uncached: export checks and benchmarks open their own)."""
     import onnxruntime
 
+    options = onnxruntime.SessionOptions()
+    # Every graph rewrite onnxruntime has (constant folding, attention and GELU fusion, ...).
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     try:
-        return onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own untyped errors
         raise ModelError(f"cannot load ONNX model {path}: {exc}") from exc
 

@@ -114,7 +114,8 @@ class TextScores:
             return
         with self._locked():
             self._scores.update(self._read())
-            missing = [review for review in reviews if review.sample_id not in self._scores]
+            unique = {review.sample_id: review for review in reviews}
+            missing = [review for sample_id, review in unique.items() if sample_id not in self._scores]
             if not missing:
                 return
             rows = score_in_workers([review.text for review in missing],

@@ -16,8 +16,8 @@ import numpy as np
 from imdb.contract.files import atomic_path
 from imdb.contract.config import Config
 from imdb.models.inference import batch_inputs, run_model
-from imdb.contract.model_files import (H5_SUFFIX, LATENT_OUTPUT, LOGITS_OUTPUT, ONNX_SUFFIX, SERVED_OUTPUTS,
-                                       ModelError, model_path)
+from imdb.contract.model_files import (H5_SUFFIX, INT8_ONNX_SUFFIX, LATENT_OUTPUT, LOGITS_OUTPUT, ONNX_SUFFIX,
+                                       SERVED_OUTPUTS, ModelError, model_path)
 from imdb.models.loading import load_keras_model, open_onnx, served_view
 from imdb.runtime.pipeline import Pipeline
 
@@ -40,8 +40,10 @@ def export(config: Config, fmt: str, *, verify_samples: int = VERIFY_SAMPLES,
             raise ModelError(f"{config.model} cannot be saved as {target.name} ({exc}): "
                              f"export --format onnx instead") from exc
         return {"model": config.model, "format": fmt, "path": str(target), "bytes": target.stat().st_size}
+    if fmt == "onnx-int8":
+        return export_int8(config, verify_samples=verify_samples, target=target)
     if fmt != "onnx":
-        raise ModelError(f"unknown export format {fmt!r}: use h5 or onnx")
+        raise ModelError(f"unknown export format {fmt!r}: use h5, onnx or onnx-int8")
     pipeline = Pipeline(config)
     target = target or model_path(config, ONNX_SUFFIX)
     with atomic_path(target) as tmp:
@@ -87,3 +89,27 @@ def _max_difference(model: Any, onnx_file: Path, pipeline: Pipeline, samples: in
     keras_logits = run_model(model, inputs)
     onnx_logits = run_model(session, inputs)
     return float(np.max(np.abs(keras_logits - onnx_logits))), len(ids)
+
+
+def export_int8(config: Config, *, verify_samples: int = VERIFY_SAMPLES, target: Path | None = None,
+                source: Path | None = None) -> dict[str, Any]:
+    """``<family>.int8.onnx``: onnxruntime's dynamic quantisation of the float32 ONNX file.
+
+    Why dynamic int8: MatMul weights are stored as int8 and activations quantised per batch at
+    run time, so no calibration data is needed and the file is a quarter of the size; the
+    logits move (no tolerance check as for float32), and what that costs in accuracy on the
+    validation split is measured by ``imdb-leap bench`` (the ``inference`` section). The
+    float32 file is exported first when it is missing.
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    source = source or model_path(config, ONNX_SUFFIX)
+    if not source.exists():
+        export(config, "onnx", verify_samples=verify_samples, target=source)
+    target = target or model_path(config, INT8_ONNX_SUFFIX)
+    with atomic_path(target) as tmp:
+        quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8)
+        difference, n = _max_difference(load_keras_model(config), tmp, Pipeline(config), verify_samples)
+    LOG.info("wrote %s (max |int8 - keras| = %.2e on %d reviews)", target, difference, n)
+    return {"model": config.model, "format": "onnx-int8", "path": str(target), "bytes": target.stat().st_size,
+            "source": str(source), "verified_samples": n, "max_abs_difference": difference}

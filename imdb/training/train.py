@@ -7,12 +7,15 @@ from typing import Any
 from imdb.contract.config import Config
 
 
-def train(config: Config, *, progress: bool = True) -> dict[str, Any]:
-    """Train the configured family (the recipe is the configuration's ``dense.*``, ``cnn.*`` or ``bert.*``)."""
+def train(config: Config, *, progress: bool = True, stop_at_checkpoint: bool = False) -> dict[str, Any]:
+    """Train the configured family (the recipe is the configuration's ``dense.*``, ``cnn.*`` or ``bert.*``).
+
+    ``stop_at_checkpoint`` (BERT only) saves the model of a run's last checkpoint instead of training on.
+    """
     if config.is_bert:
         from imdb.training.bert import train_bert
 
-        return train_bert(config, progress=progress)
+        return train_bert(config, progress=progress, stop_at_checkpoint=stop_at_checkpoint)
     from imdb.training.word import train_word_model
 
     return train_word_model(config, progress=progress)

@@ -8,7 +8,9 @@ caches, with the text scores split into sentiment and readability, and the warm 
 whole warm pass over a split, encoders+metadata and visualizers apart; ``official_example``
 the official Tensorleap example's per-call work on the same samples and functions, through
 the same decorators; ``naive_textblob_per_call`` the older baseline that recomputes TextBlob
-per call; ``inference`` Keras and ONNX throughput per trained family; ``faithfulness`` the
+per call; ``inference`` Keras and ONNX throughput per trained family (BERT also ONNX int8 and its
+accuracy change, see ``quantized``); ``bert_training`` (``--model bert``) fine-tuning reviews/s,
+fixed padding beside bucketed batches; ``faithfulness`` the
 deletion test of each word-heatmap method; ``linear_reference`` TF-IDF + logistic regression
 on the same split and vocabulary size; ``probes`` behavioural probe pass rates per trained
 family (``imdb.tools.bench.probes``); ``machine`` cores and load; ``memory`` peak RSS.
@@ -27,11 +29,14 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from imdb.tools.bench.bert_training import bench_bert_training
 from imdb.tools.bench.calling import CallingPaths, binder_paths, decorate
 from imdb.tools.bench.linear import linear_reference
 from imdb.tools.bench.naive import OfficialExample, TextBlobPerCall, extract_reviews, fit_official_tokenizer, \
     metadata_table
 from imdb.tools.bench.probes import bench_probes
+from imdb.tools.bench.quantized import int8_columns
+from imdb.tools.bench.settings import BERT_TRAINING_SAMPLES, FAITHFULNESS_SAMPLES, NAIVE_SAMPLES
 from imdb.tools.bench.timing import NS_PER_S, Stopwatch, peak_memory_mb, time_calls
 from imdb.contract.config import MODEL_FAMILIES, Config
 from imdb.contract.model_files import BERT_INPUT_NAMES, ONNX_SUFFIX, WORD_INPUT_NAMES, ModelError, model_path
@@ -41,10 +46,8 @@ from imdb.runtime.pipeline import Pipeline, balanced_subset
 from imdb.runtime.text_scores import default_workers
 
 PASS_SPLIT = TRAINING
-NAIVE_SAMPLES = 1000
 INFERENCE_SAMPLES = {"dense": 2000, "cnn": 1000, "bert": 64}
 INFERENCE_BATCH = 64
-FAITHFULNESS_SAMPLES = 200
 # Reviews on which sentiment and readability are timed apart (per review, in this process).
 TEXT_SCORE_SAMPLES = 200
 # Timed passes per side of a comparison, alternating sides; the fastest of each counts, so a
@@ -339,6 +342,8 @@ def bench_inference(config: Config, workdir: Path) -> dict[str, Any]:
                 predict_logits(pipeline, model, ids, batch_size=INFERENCE_BATCH, progress=False)
             row[f"{name}_samples_per_s"] = round(len(ids) / watch.seconds, 1)
         row["onnx_to_keras_ratio"] = round(row["onnx_samples_per_s"] / row["keras_samples_per_s"], 2)
+        if family_config.is_bert:
+            row.update(int8_columns(family_config, pipeline, onnx_file, workdir, ids))
         results[family] = row
     return results
 
@@ -353,8 +358,12 @@ def bench_faithfulness(config: Config, n_samples: int) -> dict[str, Any]:
 
 def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = NAIVE_SAMPLES,
               inference: bool = True, faithfulness_samples: int = FAITHFULNESS_SAMPLES,
-              linear: bool = True, probes: bool = True, progress: bool = True) -> dict[str, Any]:
-    """All sections in one process, so the figures are comparable with each other."""
+              linear: bool = True, probes: bool = True, progress: bool = True,
+              bert_training: int = BERT_TRAINING_SAMPLES) -> dict[str, Any]:
+    """All sections in one process, so the figures are comparable with each other.
+
+    ``bert_training`` is the number of training reviews of the ``bert_training`` section (0 skips it).
+    """
     with tempfile.TemporaryDirectory(prefix="imdb-bench-") as scratch:
         workdir = Path(scratch)
         result: dict[str, Any] = {"model": config.model, "machine": {"start": machine()}}
@@ -371,6 +380,8 @@ def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = 
                 result["official_example_ratio"] = result["official_example"]["ratio"]
             except ModelError as exc:
                 result["official_example"] = {"skipped": str(exc)}
+        if config.is_bert and bert_training:
+            result["bert_training"] = bench_bert_training(config, bert_training)
         if inference:
             result["inference"] = bench_inference(config, workdir)
         if faithfulness_samples:

@@ -8,7 +8,7 @@ from imdb.tools.cli.common import add_config_options, add_progress_option, confi
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from imdb.tools.bench.run import FAITHFULNESS_SAMPLES, NAIVE_SAMPLES
+    from imdb.tools.bench.settings import BERT_TRAINING_SAMPLES, FAITHFULNESS_SAMPLES, NAIVE_SAMPLES
 
     parser = subparsers.add_parser("bench", help="cold start, binder, pass, inference and memory figures, and the ratio to the official example")
     add_config_options(parser)
@@ -21,6 +21,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-linear-reference", action="store_true",
                         help="skip the TF-IDF + logistic regression reference on the same split")
     parser.add_argument("--no-probes", action="store_true", help="skip the behavioural probe pass rates per family")
+    parser.add_argument("--no-bert-training", action="store_true",
+                        help="with --model bert: skip the fine-tuning throughput section")
+    parser.add_argument("--bert-training-samples", type=int, default=BERT_TRAINING_SAMPLES,
+                        help="training reviews each fine-tuning step variant runs over")
     add_progress_option(parser)
     parser.set_defaults(func=_bench)
 
@@ -30,5 +34,6 @@ def _bench(args: argparse.Namespace) -> int:
 
     result = run_bench(config_from_args(args), limit=args.limit, naive_samples=args.naive_samples,
                        inference=not args.no_inference, faithfulness_samples=args.faithfulness_samples,
-                       linear=not args.no_linear_reference, probes=not args.no_probes, progress=not args.no_progress)
+                       linear=not args.no_linear_reference, probes=not args.no_probes, progress=not args.no_progress,
+                       bert_training=args.bert_training_samples if not args.no_bert_training else 0)
     return print_result(result)

@@ -23,6 +23,8 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-len", type=int, help="BERT: maximum sequence length in WordPieces")
     parser.add_argument("--train-samples", type=int, help="BERT: number of training reviews (balanced)")
     parser.add_argument("--epochs", type=int, help="BERT: number of epochs")
+    parser.add_argument("--stop-at-checkpoint", action="store_true",
+                        help="BERT: end the run at its last checkpoint; save and score that model")
     add_progress_option(parser)
     parser.set_defaults(func=_train)
 
@@ -32,7 +34,7 @@ def _train(args: argparse.Namespace) -> int:
 
     config = config_from_args(args, **{"bert.max_len": args.max_len, "bert.epochs": args.epochs,
                                        "bert.train_samples": args.train_samples})
-    return print_result(train(config, progress=not args.no_progress))
+    return print_result(train(config, progress=not args.no_progress, stop_at_checkpoint=args.stop_at_checkpoint))
 
 
 def _register_evaluate(subparsers: argparse._SubParsersAction) -> None:
@@ -54,7 +56,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _register_export(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("export", help="write the model as .h5 or verified .onnx for leap push")
     add_config_options(parser)
-    parser.add_argument("--format", required=True, choices=MODEL_FORMATS, help="h5 (Keras) or onnx")
+    parser.add_argument("--format", required=True, choices=MODEL_FORMATS, help="h5 (Keras), onnx (float32) or onnx-int8 (dynamic int8)")
     parser.set_defaults(func=_export)
 
 

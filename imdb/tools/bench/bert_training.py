@@ -1,0 +1,105 @@
+"""The ``bert_training`` section: BERT fine-tuning throughput, the old step beside the new ones.
+
+Why side by side in one process on the same reviews: the machine is shared, so only figures
+taken together compare. The baseline is faithful to the step the project had before length
+bucketing: the static-length classifier (every batch padded to ``bert.max_len``), all of
+the backbone trainable, batches in shuffled order. The new step is what ``imdb-leap train``
+runs: the any-length twin, batches bucketed by length (``imdb.training.batches``) and the
+configured frozen layers; a middle row (bucketing alone) shows what each lever brings. Every
+variant steps over the same number of batches (bucketing only changes which reviews share one).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from imdb.contract.config import Config
+from imdb.contract.names import TRAINING
+from imdb.runtime.pipeline import Pipeline
+from imdb.tools.bench.settings import BERT_TRAINING_SAMPLES
+
+# Steps run before timing: graph tracing (one per new input shape, until Keras generalises
+# the shape) is a one-off cost of a run, not of a step.
+WARMUP_STEPS = 3
+ROUND = 2
+
+
+@dataclass
+class _Variant:
+    """One way of stepping: its compiled trainer, batches, their padded lengths, the time taken."""
+
+    trainer: Any
+    batches: list[np.ndarray]
+    lengths: list[int]
+    params: Any
+    seconds: float = 0.0
+
+    def step(self, split: Any, index: int) -> None:
+        from imdb.training.batches import slice_batch
+
+        indices = self.batches[index]
+        self.trainer.train_on_batch(slice_batch(split.x, indices, self.lengths[index]), split.y[indices])
+
+    def row(self) -> dict[str, Any]:
+        reviews = sum(len(indices) for indices in self.batches)
+        return {"reviews": reviews, "seconds": round(self.seconds, ROUND),
+                "reviews_per_s": round(reviews / self.seconds, ROUND),
+                "mean_padded_length": round(float(np.mean(self.lengths)), 1),
+                "frozen_embeddings": self.params.freeze_embeddings, "frozen_layers": self.params.frozen_layers}
+
+
+def _variant(config: Config, split: Any, *, bucketed: bool, frozen: bool) -> _Variant:
+    from imdb.models.bert import build_classifier_pair
+    from imdb.training.bert import compile_trainer, freeze
+    from imdb.training.batches import epoch_batches, padded_length
+
+    params = config.bert
+    if not frozen:
+        params = dataclasses.replace(params, freeze_embeddings=False, frozen_layers=0)
+    static, any_length = build_classifier_pair(config)
+    freeze(any_length, params)
+    if bucketed:
+        batches = epoch_batches(split.lengths, params.batch_size, config.seed, 0)
+        lengths = [padded_length(split.lengths[b].max(), params.pad_multiple, params.max_len) for b in batches]
+        trainer = any_length
+    else:
+        order = np.random.default_rng(config.seed).permutation(len(split.ids))
+        batches = [order[start:start + params.batch_size] for start in range(0, len(order), params.batch_size)]
+        lengths = [params.max_len] * len(batches)
+        trainer = static
+    return _Variant(compile_trainer(trainer), batches, lengths, params)
+
+
+def bench_bert_training(config: Config, samples: int = BERT_TRAINING_SAMPLES) -> dict[str, Any]:
+    """Reviews/s of the fixed-padding step, of bucketing alone, and of the configured step.
+
+    The variants take turns, batch by batch, so a change in the shared machine's load falls on
+    all of them alike instead of on whichever happened to run last.
+    """
+    from imdb.training.bert import encode_split
+
+    bert_config = config.with_overrides(model="bert")
+    pipeline = Pipeline(bert_config)
+    split = encode_split(pipeline, pipeline.split_ids(TRAINING, samples))
+    variants = {"fixed_padding": _variant(bert_config, split, bucketed=False, frozen=False),
+                "bucketed": _variant(bert_config, split, bucketed=True, frozen=False),
+                "configured": _variant(bert_config, split, bucketed=True, frozen=True)}
+    for variant in variants.values():
+        for index in range(min(WARMUP_STEPS, len(variant.batches))):
+            variant.step(split, index)
+    for index in range(len(variants["fixed_padding"].batches)):
+        for variant in variants.values():
+            started = time.perf_counter()
+            variant.step(split, index)
+            variant.seconds += time.perf_counter() - started
+    rows = {name: variant.row() for name, variant in variants.items()}
+    fixed = rows["fixed_padding"]["reviews_per_s"]
+    return {"samples": len(split.ids), "max_len": bert_config.bert.max_len,
+            "truncation": bert_config.bert.truncation, "batch_size": bert_config.bert.batch_size, **rows,
+            "bucketed_to_fixed_ratio": round(rows["bucketed"]["reviews_per_s"] / fixed, ROUND),
+            "configured_to_fixed_ratio": round(rows["configured"]["reviews_per_s"] / fixed, ROUND)}
