@@ -39,13 +39,14 @@ ENV_OVERRIDES: dict[str, str] = {
     "IMDB_SAMPLE_LIMIT": "sample_limit_per_split",
     "IMDB_VOCAB_FILE": "text.vocab_file",
     "IMDB_BERT_CHECKPOINT": "bert.checkpoint",
+    "IMDB_BERT_VOCAB_FILE": "bert.vocab_file",
     "IMDB_BERT_MAX_LEN": "bert.max_len",
 }
 
 
 # Settings holding paths: relative values from the file resolve against the repository
 # root, relative values from the environment or a CLI flag against the working directory.
-PATH_KEYS = frozenset({"model_dir", "data", "data_root", "text.vocab_file", "bert.checkpoint"})
+PATH_KEYS = frozenset({"model_dir", "data", "data_root", "text.vocab_file", "bert.checkpoint", "bert.vocab_file"})
 
 
 class ConfigError(ValueError):
@@ -79,7 +80,12 @@ class WordModelConfig:
 
 @dataclass(frozen=True)
 class BertConfig:
+    """The BERT family. ``checkpoint`` is read only to train; serving tokenises with the
+    committed copy of the checkpoint's vocabulary (``vocab_file``, ``lowercase``)."""
+
     checkpoint: str
+    vocab_file: Path
+    lowercase: bool
     max_len: int
     dropout: float
     epochs: int
@@ -231,6 +237,8 @@ def _build(raw: dict, source: Path, given: dict[str, Any]) -> Config:
         cnn=_word_model(reader, "cnn"),
         bert=BertConfig(
             checkpoint=resolve_uri(reader.string("bert.checkpoint")),
+            vocab_file=resolve_path(reader.string("bert.vocab_file")),
+            lowercase=reader.boolean("bert.lowercase"),
             max_len=reader.integer("bert.max_len", minimum=2, maximum=BERT_MAX_POSITIONS),
             dropout=reader.fraction("bert.dropout", allow_zero=True),
             epochs=reader.integer("bert.epochs", minimum=1),
@@ -311,6 +319,14 @@ class _Reader:
         if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "null")):
             return None
         return self.integer(key, minimum=minimum)
+
+    def boolean(self, key: str) -> bool:
+        value = self.get(key)
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            value = value.strip().lower() == "true"
+        if not isinstance(value, bool):
+            raise self._fail(key, "true or false", value)
+        return value
 
     def positive_float(self, key: str) -> float:
         value = self.get(key)
