@@ -3,10 +3,10 @@
 Why one writer for everything (cache entries, vocabularies, models, cards, reports): caches
 and artifacts are shared between processes (the platform runs several) and runs get killed.
 Each write goes to a temp file beside the target, ``.NAME.RANDOM.partial`` (followed by the
-target's suffixes, for writers that pick their format from them, as Keras does), which the writer holds an
-exclusive lock on while it writes; on success it is fsynced and renamed over the target. If
-the body raises, the temp file is removed; if the process is killed, the lock dies with it,
-which tells the next run's sweep (``remove_if_abandoned``) that the file can go.
+target's suffixes, for writers that pick their format from them, as Keras does); on success it
+is fsynced and renamed over the target, and if the body raises it is removed. Cache entries
+also hold an exclusive lock on their temp file while writing: if the process is killed, the
+lock dies with it, which tells the next run's sweep (``remove_if_abandoned``) the file can go.
 """
 
 from __future__ import annotations
@@ -38,14 +38,16 @@ def _temp_name(target: Path, keep_suffix: bool) -> Path:
     return target.parent / f".{target.name}.{secrets.token_hex(TEMP_NAME_BYTES)}{tail}"
 
 
-def _create_locked_temp(target: Path, keep_suffix: bool) -> tuple[int, Path]:
-    """Create and lock a new temp file beside ``target``; returns its descriptor and path."""
+def _create_temp(target: Path, keep_suffix: bool, lock: bool) -> tuple[int, Path]:
+    """Create (and, with ``lock``, lock) a new temp file beside ``target``; returns its descriptor and path."""
     for _ in range(TEMP_CREATE_ATTEMPTS):
         temp = _temp_name(target, keep_suffix)
         try:
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
         except FileExistsError:
             continue
+        if not lock:
+            return fd, temp
         try:
             # Blocking: a sweep holds this lock only for the instant it takes to remove the file.
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -61,17 +63,20 @@ def _create_locked_temp(target: Path, keep_suffix: bool) -> tuple[int, Path]:
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | os.PathLike, *, keep_suffix: bool = True) -> Iterator[Path]:
-    """Yield a locked temp path beside ``target``; on success fsync it and rename it over ``target``.
+def atomic_path(target: str | os.PathLike, *, keep_suffix: bool = True, lock: bool = False) -> Iterator[Path]:
+    """Yield a temp path beside ``target``; on success fsync it and rename it over ``target``.
 
     ``keep_suffix`` ends the temp name with the target's suffixes (``.weights.h5``), for
-    writers that choose the file format from it (``model.save`` of Keras); cache entries turn
-    it off so that every temp file in the cache ends in ``.partial``. Raises the underlying OSError on failure;
+    writers that choose the file format from it (``model.save`` of Keras). ``lock`` holds an
+    exclusive lock on the temp file while it is written, which is what lets a sweep tell a
+    killed writer's leftovers from a live one's: the data cache turns both options around
+    (every cache temp file ends in ``.partial`` and is locked). Artifacts are written unlocked
+    because HDF5 writers (Keras ``.h5``) take their own lock on the file they write. Raises the underlying OSError on failure;
     the temp file never outlives the call (or, when the process is killed, the next sweep).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = _create_locked_temp(target, keep_suffix)
+    fd, temp = _create_temp(target, keep_suffix, lock)
     try:
         yield temp
         os.fsync(fd)

@@ -111,7 +111,7 @@ def cache_file(target: Path) -> Iterator[Path]:
     """``atomic_path`` for cache entries: any OSError (disk full, read-only file system)
     becomes a CacheWriteError naming the file and what to do."""
     try:
-        with atomic_path(target, keep_suffix=False) as temp:
+        with atomic_path(target, keep_suffix=False, lock=True) as temp:
             yield temp
     except CacheWriteError:
         raise
