@@ -1,15 +1,17 @@
 """Tensorleap entry file: loads the configured model and wires the components together.
 
-``load_model`` returns the model chosen by ``imdb/project_config.yaml`` (family and format);
-``integration_test`` only calls decorated functions, as code-loader requires. Running this
-file checks a few samples of every split locally.
+``load_model`` returns the model chosen by ``imdb/project_config.yaml`` (family and format:
+by default an onnxruntime session of ``model/<family>.onnx``, the file ``leap push -m``
+uploads); ``integration_test`` only calls decorated functions, as code-loader requires.
+Running this file checks a few samples of every split locally and plots one sample's
+visualizers; only that local run imports code-loader's ``visualize`` (and so matplotlib),
+which the platform, installing ``requirements.txt`` alone, does not have.
 """
 
 import imdb  # noqa: F401  (switches code-loader analytics off before code_loader is imported)
 
 from code_loader.contract.datasetclasses import PredictionTypeHandler, PreprocessResponse
 from code_loader.inner_leap_binder.leapbinder_decorators import tensorleap_integration_test, tensorleap_load_model
-from code_loader.plot_functions.visualize import visualize
 
 from leap_binder import (
     CONFIG,
@@ -51,14 +53,17 @@ def _model_inputs(sample_id, subset):
     return {WORD_INPUT: input_tokens(sample_id, subset)}
 
 
+def _predict(model, inputs):
+    """Logits from the loaded model: onnxruntime's ``run`` or a Keras call."""
+    if CONFIG.model_format == "onnx":
+        return model.run(None, inputs)[0]
+    return model(list(inputs.values()))
+
+
 @tensorleap_integration_test()
 def integration_test(sample_id, subset):
     inputs = _model_inputs(sample_id, subset)
-    model = load_model()
-    if CONFIG.model_format == "onnx":
-        prediction = model.run(None, inputs)[0]
-    else:
-        prediction = model(list(inputs.values()))
+    prediction = _predict(load_model(), inputs)
     gt = sentiment(sample_id, subset)
 
     categorical_crossentropy(gt, prediction)
@@ -69,10 +74,9 @@ def integration_test(sample_id, subset):
     metadata_sentiment_lexicon(sample_id, subset)
     metadata_review(sample_id, subset)
 
-    token_ids = inputs[token_input(CONFIG)]
-    visualize(review_visualizer(token_ids))
-    visualize(probabilities_visualizer(prediction, gt))
-    visualize(ground_truth_visualizer(gt))
+    review_visualizer(inputs[token_input(CONFIG)])
+    probabilities_visualizer(prediction, gt)
+    ground_truth_visualizer(gt)
 
 
 def run_local_check(samples_per_split: int = SAMPLES_PER_SPLIT) -> int:
@@ -85,5 +89,24 @@ def run_local_check(samples_per_split: int = SAMPLES_PER_SPLIT) -> int:
     return checked
 
 
+def plot_first_sample(visualize) -> None:
+    """Plot the visualizers of the first training sample with code-loader's ``visualize``.
+
+    Outside the integration test the encoders return one unbatched sample, so the model and
+    the visualizers get a batch of one.
+    """
+    subset = preprocess()[0]
+    sample_id = subset.sample_ids[0]
+    inputs = {name: value[None] for name, value in _model_inputs(sample_id, subset).items()}
+    prediction = _predict(load_model(), inputs)
+    gt = sentiment(sample_id, subset)[None]
+    visualize(review_visualizer(inputs[token_input(CONFIG)]))
+    visualize(probabilities_visualizer(prediction, gt))
+    visualize(ground_truth_visualizer(gt))
+
+
 if __name__ == "__main__":
+    from code_loader.plot_functions.visualize import visualize
+
     print(f"integration test passed on {run_local_check()} samples ({CONFIG.model}, {CONFIG.model_format})")
+    plot_first_sample(visualize)
