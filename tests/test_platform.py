@@ -135,9 +135,9 @@ def platform_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv = tmp_path_factory.mktemp("platform-venv")
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, timeout=VENV_TIMEOUT_S)
     python = venv / "bin" / "python"
-    completed = subprocess.run([str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
-                                "--quiet", "--only-binary=:all:", "-r", str(REPO_ROOT / "requirements.txt")],
-                               capture_output=True, text=True, timeout=VENV_TIMEOUT_S)
+    install = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--quiet",
+               "--no-compile", "--only-binary=:all:", "-r", str(REPO_ROOT / "requirements.txt")]
+    completed = subprocess.run(install, capture_output=True, text=True, timeout=VENV_TIMEOUT_S)
     assert completed.returncode == 0, f"pip install -r requirements.txt failed:\n{completed.stderr[-3000:]}"
     return python
 
