@@ -48,6 +48,22 @@ def plain(value: Any) -> Any:
     return value
 
 
+def built_in_names() -> frozenset[str]:
+    """Losses, metrics and visualizers code-loader registers itself in every binder: not the
+    integration's (the platform offers them to the user, who maps their arguments by hand)."""
+    from code_loader.default_losses import loss_name_to_function
+    from code_loader.default_metrics import metrics_names_to_functions_and_direction
+    from code_loader.visualizers.default_visualizers import DefaultVisualizer
+
+    return frozenset({*loss_name_to_function, *metrics_names_to_functions_and_direction,
+                      *(visualizer.value for visualizer in DefaultVisualizer)})
+
+
+def _registered(handlers: dict[str, Any]) -> dict[str, Any]:
+    built_in = built_in_names()
+    return {name: handler for name, handler in handlers.items() if name not in built_in}
+
+
 def evaluate(root: Path) -> dict[str, Any]:
     """Every sample of every state the preprocess serves, through code-loader's registry."""
     import numpy as np
@@ -79,16 +95,26 @@ def _one_sample(loader: Any, model: Any, state: Any, sample_id: str, np: Any) ->
     ids = np.array([sample_id])
     result = {"inputs": plain(sample.inputs), "gt": plain(sample.gt), "metadata": plain(sample.metadata),
               "logits": plain(logits), "loss": {}, "metrics": {}, "visualizers": {}, "heatmaps": {}}
-    for name, handler in loader.custom_loss_by_name().items():
+    for name, handler in _registered(loader.custom_loss_by_name()).items():
         result["loss"][name] = plain(loader.run_custom_loss(name, ids, state, _pick(arguments, handler.arg_names)))
-    for name, handler in loader.metric_by_name().items():
+    for name, handler in _registered(loader.metric_by_name()).items():
         result["metrics"][name] = plain(loader.run_metric(name, ids, state, _pick(arguments, handler.arg_names)))
-    for name, handler in loader.visualizer_by_name().items():
+    for name, handler in _registered(loader.visualizer_by_name()).items():
         chosen = _pick(arguments, handler.arg_names)
         result["visualizers"][name] = plain(loader.run_visualizer(name, ids, state, dict(chosen)))
-        if loader.get_heatmap_visualizer_raw_vis_input_arg_name(name) is not None:
-            result["heatmaps"][name] = plain(loader.run_heatmap_visualizer(name, ids, state, dict(chosen)))
+        if len(chosen) == 1:
+            heatmap = loader.run_heatmap_visualizer(name, ids, state, _attribution_like(chosen, np))
+            if heatmap is not None:
+                result["heatmaps"][name] = plain(heatmap)
     return result
+
+
+def _attribution_like(chosen: dict[str, Any], np: Any) -> dict[str, Any]:
+    """What the platform hands a heatmap function: an attribution map shaped like the
+    visualizer's input (code-loader maps heatmaps of one-input visualizers only). A ramp over
+    the positions stands in for the platform's gradients: it exercises the same mapping."""
+    (name, value), = chosen.items()
+    return {name: np.linspace(0.0, 1.0, value.size, dtype=np.float32).reshape(value.shape)}
 
 
 def _pick(arguments: dict[str, Any], names: list[str]) -> dict[str, Any]:
