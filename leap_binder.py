@@ -74,24 +74,29 @@ def sentiment(sample_id: str, preprocess: PreprocessResponse) -> np.ndarray:
     return get_pipeline().ground_truth(sample_id)
 
 
-@tensorleap_metadata("label")
+@tensorleap_metadata("label", metadata_type=components.LABEL_TYPE)
 def metadata_label(sample_id: str, preprocess: PreprocessResponse) -> str:
     return get_pipeline().metadata(sample_id).label
 
 
-@tensorleap_metadata("text")
+@tensorleap_metadata("text", metadata_type=components.TEXT_TYPES)
 def metadata_text(sample_id: str, preprocess: PreprocessResponse) -> dict:
     return components.text_metadata(get_pipeline().metadata(sample_id))
 
 
-@tensorleap_metadata("sentiment_lexicon")
+@tensorleap_metadata("sentiment_lexicon", metadata_type=components.LEXICON_TYPES)
 def metadata_sentiment_lexicon(sample_id: str, preprocess: PreprocessResponse) -> dict:
     return components.lexicon_metadata(get_pipeline().metadata(sample_id))
 
 
-@tensorleap_metadata("review")
+@tensorleap_metadata("review", metadata_type=components.REVIEW_TYPES)
 def metadata_review(sample_id: str, preprocess: PreprocessResponse) -> dict:
     return components.review_metadata(get_pipeline().metadata(sample_id))
+
+
+@tensorleap_metadata("readability", metadata_type=components.READABILITY_TYPES)
+def metadata_readability(sample_id: str, preprocess: PreprocessResponse) -> dict:
+    return components.readability_metadata(get_pipeline().metadata(sample_id))
 
 
 @tensorleap_custom_loss("categorical_crossentropy")

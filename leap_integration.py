@@ -21,6 +21,7 @@ from leap_binder import (
     confusion_matrix,
     ground_truth_visualizer,
     metadata_label,
+    metadata_readability,
     metadata_review,
     metadata_sentiment_lexicon,
     metadata_text,
@@ -73,6 +74,7 @@ def integration_test(sample_id, subset):
     metadata_text(sample_id, subset)
     metadata_sentiment_lexicon(sample_id, subset)
     metadata_review(sample_id, subset)
+    metadata_readability(sample_id, subset)
 
     review_visualizer(inputs[token_input(CONFIG)])
     probabilities_visualizer(prediction, gt)

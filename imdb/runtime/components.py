@@ -11,12 +11,13 @@ from typing import Sequence
 
 import numpy as np
 from code_loader.contract.datasetclasses import ConfusionMatrixElement, PreprocessResponse
-from code_loader.contract.enums import ConfusionMatrixValue, DataStateType
+from code_loader.contract.enums import ConfusionMatrixValue, DatasetMetadataType, DataStateType
 from code_loader.contract.visualizer_classes import LeapHorizontalBar, LeapText
 
 from imdb.contract.names import TEST, TRAINING, VALIDATION
 from imdb.runtime import scoring, visuals
 from imdb.runtime.metadata import SampleMetadata
+from imdb.runtime.text_scoring import INTEGER_READABILITY, READABILITY_FUNCTIONS
 from imdb.runtime.pipeline import Pipeline
 
 _STATES = {TRAINING: DataStateType.training, VALIDATION: DataStateType.validation, TEST: DataStateType.test}
@@ -80,6 +81,17 @@ def ground_truth(one_hot: np.ndarray, labels: Sequence[str]) -> LeapHorizontalBa
     return visuals.label_bars(one_hot, labels)
 
 
+# The type of every metadata field, as the dashboard declares it (code-loader's metadata_type).
+LABEL_TYPE = DatasetMetadataType.string
+TEXT_TYPES = {"word_count": DatasetMetadataType.int, "token_count": DatasetMetadataType.int,
+              "truncated": DatasetMetadataType.boolean, "empty": DatasetMetadataType.boolean,
+              "oov_count": DatasetMetadataType.int, "oov_ratio": DatasetMetadataType.float}
+LEXICON_TYPES = {"polarity": DatasetMetadataType.float, "subjectivity": DatasetMetadataType.float}
+REVIEW_TYPES = {"rating": DatasetMetadataType.int, "movie_id": DatasetMetadataType.string}
+READABILITY_TYPES = {name: DatasetMetadataType.int if name in INTEGER_READABILITY else DatasetMetadataType.float
+                     for name in READABILITY_FUNCTIONS}
+
+
 def text_metadata(meta: SampleMetadata) -> dict[str, object]:
     return {"word_count": meta.word_count, "token_count": meta.token_count, "truncated": meta.truncated,
             "empty": meta.empty, "oov_count": meta.oov_count, "oov_ratio": meta.oov_ratio}
@@ -91,3 +103,19 @@ def lexicon_metadata(meta: SampleMetadata) -> dict[str, object]:
 
 def review_metadata(meta: SampleMetadata) -> dict[str, object]:
     return {"rating": meta.rating, "movie_id": meta.movie_id}
+
+
+def readability_metadata(meta: SampleMetadata) -> dict[str, object]:
+    """textstat's indices under its own function names; counts as ints, indices as floats."""
+    return {name: int(value) if name in INTEGER_READABILITY else float(value)
+            for name, value in meta.readability.items()}
+
+
+# Dict-valued metadata groups, as the binder registers them: the dashboard shows key ``k`` of
+# group ``g`` as ``g_k``; the report builds the same columns from this one list.
+METADATA_GROUPS = (
+    ("text", text_metadata, TEXT_TYPES),
+    ("sentiment_lexicon", lexicon_metadata, LEXICON_TYPES),
+    ("review", review_metadata, REVIEW_TYPES),
+    ("readability", readability_metadata, READABILITY_TYPES),
+)

@@ -16,12 +16,15 @@ from typing import Any
 import numpy as np
 
 from imdb.contract.config import Config, load_config
-from imdb.contract.names import SPLITS
 from imdb.data.cache import METADATA_DIR
-from imdb.runtime.metadata import MetadataStore, SampleMetadata, SentimentCache, sentiment_cache_name
+from imdb.data.review import Review
+from imdb.runtime.metadata import MetadataStore, SampleMetadata
+from imdb.runtime.text_scores import TextScores, text_scores_name
 from imdb.text.encoded import Encoded
 
-__all__ = ["SPLITS", "Pipeline", "balanced_subset", "get_pipeline"]
+
+# Reviews whose text scores one metadata miss computes (in parallel, then persisted).
+METADATA_BATCH = 512
 
 
 class Pipeline:
@@ -51,9 +54,26 @@ class Pipeline:
 
     @cached_property
     def metadata_store(self) -> MetadataStore:
-        cache_file = self.config.data_root / METADATA_DIR / sentiment_cache_name(self.corpus.content_key)
+        cache_file = self.config.data_root / METADATA_DIR / text_scores_name(self.corpus.content_key)
         return MetadataStore(self.encoded, self.config.sequence_length, self.config.labels,
-                             SentimentCache(cache_file))
+                             TextScores(cache_file), self._served_window)
+
+    @cached_property
+    def _served_positions(self) -> dict[str, tuple[list[str], int]]:
+        """Each served sample id -> (the served ids of its split, its position there)."""
+        positions: dict[str, tuple[list[str], int]] = {}
+        for split in self.corpus.splits:
+            ids = self.split_ids(split)
+            positions.update((sample_id, (ids, index)) for index, sample_id in enumerate(ids))
+        return positions
+
+    def _served_window(self, review: Review) -> list[Review]:
+        """The reviews scored together with ``review`` on a miss: the next ``METADATA_BATCH``
+        served ids of its split from it on. The platform walks a split in order, so each miss
+        prepares the reviews it will ask for next, in parallel, and no single call waits for a
+        whole split."""
+        ids, start = self._served_positions.get(review.sample_id, ([review.sample_id], 0))
+        return [self.corpus[sample_id] for sample_id in ids[start:start + METADATA_BATCH]]
 
     def split_ids(self, split: str, limit: int | None = None) -> list[str]:
         """Sample ids of a split, capped by ``sample_limit_per_split`` and by ``limit`` (the

@@ -15,7 +15,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from imdb.contract.model_files import WORD_INPUT
-from imdb.runtime.metadata import lexicon_sentiment
+from imdb.runtime.text_scoring import lexicon_sentiment
 from imdb.text.words import WordVocabulary, words
 
 ACL_ROOT = "aclImdb"

@@ -13,9 +13,28 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from imdb.runtime.text_scoring import READABILITY_FUNCTIONS
 from imdb.tools.report.samples import Samples
 
 ABS_POLARITY = "abs_polarity"
+READABILITY_GROUP = "readability"
+# Readable names of textstat's indices, for the report (the dashboard shows the function names).
+READABILITY_TITLES = {
+    "automated_readability_index": "Automated Readability Index",
+    "coleman_liau_index": "Coleman–Liau index",
+    "crawford": "Crawford index",
+    "dale_chall_readability_score": "Dale–Chall score",
+    "difficult_words": "difficult words (Dale–Chall list)",
+    "fernandez_huerta": "Fernández-Huerta",
+    "flesch_kincaid_grade": "Flesch–Kincaid grade",
+    "flesch_reading_ease": "Flesch reading ease",
+    "gulpease_index": "Gulpease index",
+    "gunning_fog": "Gunning fog",
+    "gutierrez_polini": "Gutiérrez de Polini",
+    "linsear_write_formula": "Linsear Write",
+    "osman": "Osman",
+    "szigriszt_pazos": "Szigriszt-Pazos",
+}
 # Fields set against loss: dashboard name -> what the report calls it.
 FIELDS: dict[str, str] = {
     "text_oov_count": "OOV words",
@@ -27,7 +46,10 @@ FIELDS: dict[str, str] = {
     "sentiment_lexicon_subjectivity": "TextBlob subjectivity",
     "review_rating": "star rating",
     "text_truncated": "truncated",
+    **{f"{READABILITY_GROUP}_{name}": f"readability: {READABILITY_TITLES[name]}" for name in READABILITY_FUNCTIONS},
 }
+# How many fields the report names as the slices that matter most for the analysed model.
+TOP_SLICES = 3
 QUANTILE_BINS = 10
 # A field with at most this many distinct values is binned by value (rating, truncated).
 MAX_DISCRETE_VALUES = 12
@@ -113,6 +135,13 @@ def field_losses(samples: Samples, loss: np.ndarray) -> list[FieldLoss]:
         rho, p_value = spearman(values, loss)
         results.append(FieldLoss(field=field, title=title, rho=rho, p_value=p_value, bins=loss_bins(values, loss)))
     return results
+
+
+def top_slices(fields: list[FieldLoss], count: int = TOP_SLICES) -> list[FieldLoss]:
+    """The ``count`` fields whose rank correlation with the loss is largest in size (fields
+    without a defined correlation, such as a constant one, are left out)."""
+    defined = [item for item in fields if not np.isnan(item.rho)]
+    return sorted(defined, key=lambda item: -abs(item.rho))[:count]
 
 
 def spearman(values: np.ndarray, loss: np.ndarray) -> tuple[float, float]:

@@ -23,11 +23,8 @@ from imdb.runtime.pipeline import Pipeline
 # The binder's metadata functions, under the names they are registered with in leap_binder.py;
 # the dashboard shows a dict-valued metadata ``name`` as ``name_<key>``.
 LABEL_METADATA = "label"
-METADATA_GROUPS: tuple[tuple[str, Callable[[SampleMetadata], dict[str, object]]], ...] = (
-    ("text", components.text_metadata),
-    ("sentiment_lexicon", components.lexicon_metadata),
-    ("review", components.review_metadata),
-)
+METADATA_GROUPS: tuple[tuple[str, Callable[[SampleMetadata], dict[str, object]]], ...] = tuple(
+    (name, function) for name, function, _ in components.METADATA_GROUPS)
 SNIPPET_CHARS = 160
 
 

@@ -107,6 +107,17 @@ def _verdict_markup(verdict: str) -> Markup:
     return Markup(f'<span class="{css}">{html.escape(verdict)}</span>')
 
 
+def top_slices_sentence(analysis: Analysis) -> str:
+    """Which metadata slices matter most for this model: the largest |ρ| with loss, in numbers."""
+    from imdb.tools.report.metadata_loss import top_slices
+
+    top = top_slices(analysis.fields)
+    if not top:
+        return "No metadata field varies enough on these samples to correlate with the loss."
+    listed = "; ".join(f"{item.title} (ρ = {item.rho:+.3f}, p = {_p_value(item.p_value)})" for item in top)
+    return f"The slices that matter most for {analysis.run.name} (largest |Spearman ρ| with the loss): {listed}."
+
+
 def metadata_section(analysis: Analysis) -> Section:
     """The seeds' claims with verdicts, then every field's correlation and binned loss."""
     from imdb.tools.report.metadata_loss import EXTREME_GROUP_SHARE, MIN_MEANINGFUL_RHO, SIGNIFICANCE
@@ -127,8 +138,8 @@ def metadata_section(analysis: Analysis) -> Section:
         [(item.title, f"{item.rho:+.3f}" if not np.isnan(item.rho) else "n/a", _p_value(item.p_value),
           " · ".join(f"{b.mean_loss:.2f}" for b in item.bins)) for item in analysis.fields],
         text_columns=(0, 3))
-    body = (claims + f"<ul>{sentences}</ul>" + rule + fields +
-            figure_html(figures.metadata_figure(analysis.fields), "fig-metadata"))
+    body = (claims + f"<ul>{sentences}</ul>" + rule + f"<p>{html.escape(top_slices_sentence(analysis))}</p>"
+            + fields + figure_html(figures.metadata_figure(analysis.fields), "fig-metadata"))
     return Section("metadata", "4. Metadata vs loss", body)
 
 

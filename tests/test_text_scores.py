@@ -1,0 +1,116 @@
+"""Text-only scores (TextBlob, textstat): exact, finite, computed once across processes, in parallel.
+
+Real reviews from the shared IMDB data; the only hand-written texts are the edge cases
+(empty, wordless, markup only) that the corpus does not hold.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import textstat
+from textblob import TextBlob
+
+from imdb.contract.config import REPO_ROOT
+from imdb.data import Corpus
+from imdb.runtime import text_scores
+from imdb.runtime.text_scores import TextScoreError, TextScores, score_in_workers
+from imdb.runtime.text_scoring import READABILITY_FUNCTIONS, SCORE_NAMES, score_text
+from imdb.text.plain import plain_text
+
+# Enough reviews for two workers (text_scores.MIN_REVIEWS_PER_WORKER each), few enough to be quick.
+PARALLEL_REVIEWS = 2 * text_scores.MIN_REVIEWS_PER_WORKER
+CONCURRENT_PROCESSES = 3
+
+
+@pytest.fixture(scope="module")
+def reviews(imdb_corpus: Corpus) -> list:
+    ids = imdb_corpus.ids("validation")[:PARALLEL_REVIEWS]
+    return [imdb_corpus[sample_id] for sample_id in ids]
+
+
+def test_scores_are_textblob_and_textstat_on_the_plain_text(reviews: list) -> None:
+    review = next(item for item in reviews if "<br" in item.text)
+    cleaned = plain_text(review.text)
+    sentiment = TextBlob(cleaned).sentiment
+    expected = [sentiment.polarity, sentiment.subjectivity,
+                *(getattr(textstat, name)(cleaned) for name in READABILITY_FUNCTIONS)]
+    assert list(score_text(review.text)) == pytest.approx(expected)
+    assert len(SCORE_NAMES) == 2 + 14
+
+
+@pytest.mark.parametrize("text", ["", "   ", "!!! ??? ...", "<br /><br />", "&nbsp;<i></i>"])
+def test_wordless_reviews_score_zero_and_finite(text: str) -> None:
+    scores = score_text(text)
+    assert len(scores) == len(SCORE_NAMES)
+    assert all(value == 0.0 for value in scores)
+
+
+def test_one_word_review_is_finite() -> None:
+    assert all(math.isfinite(value) for value in score_text("Wonderful"))
+
+
+def test_parallel_workers_give_the_serial_scores_in_order(reviews: list) -> None:
+    texts = [review.text for review in reviews]
+    serial = score_in_workers(texts, workers=1, progress=False)
+    parallel = score_in_workers(texts, workers=2, progress=False)
+    assert parallel == serial
+    assert len(serial) == len(texts)
+
+
+def test_a_failing_worker_names_its_chunk(reviews: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(text_scores, "WORKER_MODULE", "imdb.runtime.no_such_worker")
+    with pytest.raises(TextScoreError, match=r"chunk 0 exited with status 1: .*No module named"):
+        score_in_workers([review.text for review in reviews], workers=2, progress=False)
+
+
+def test_scores_persist_and_a_second_store_reuses_them(reviews: list, tmp_path: Path) -> None:
+    path = tmp_path / "scores.json"
+    first = TextScores(path, workers=1)
+    first.ensure(reviews[:10], progress=False)
+    assert first.computed_in_process == 10
+    second = TextScores(path, workers=1)
+    second.ensure(reviews[:10], progress=False)
+    assert second.computed_in_process == 0
+    assert [second[review.sample_id] for review in reviews[:10]] == [first[r.sample_id] for r in reviews[:10]]
+    assert not [name for name in path.parent.iterdir() if name.name.endswith(".partial")]
+
+
+def test_a_corrupt_file_is_recomputed(reviews: list, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "scores.json"
+    path.write_text(json.dumps({"columns": ["polarity"], "scores": {}}))
+    with caplog.at_level(logging.WARNING):
+        store = TextScores(path, workers=1)
+    store.ensure(reviews[:3], progress=False)
+    assert store.computed_in_process == 3
+    assert "corrupt" in caplog.text
+
+
+def test_processes_started_together_score_each_review_once(reviews: list, imdb_data_uri: str,
+                                                           data_root: Path, tmp_path: Path) -> None:
+    """The platform starts several workers at once: one computes, the others read its results."""
+    ids = [review.sample_id for review in reviews]
+    script = textwrap.dedent(f"""
+        import json, sys
+        from imdb.data import load_corpus
+        from imdb.runtime.text_scores import TextScores
+        corpus = load_corpus({imdb_data_uri!r}, {str(data_root)!r})
+        store = TextScores(__import__("pathlib").Path({str(tmp_path / "shared.json")!r}), workers=1)
+        store.ensure([corpus[i] for i in {ids!r}], progress=False)
+        print(json.dumps({{"computed": store.computed_in_process}}))
+    """)
+    processes = [subprocess.Popen([sys.executable, "-c", script], cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(CONCURRENT_PROCESSES)]
+    results = [process.communicate(timeout=600) for process in processes]
+    for process, (_, stderr) in zip(processes, results):
+        assert process.returncode == 0, stderr[-2000:]
+    computed = [json.loads(stdout.strip().splitlines()[-1])["computed"] for stdout, _ in results]
+    assert sum(computed) == len(ids), computed
+    assert sorted(computed) == [0] * (CONCURRENT_PROCESSES - 1) + [len(ids)]
