@@ -6,7 +6,7 @@ metadata, loss, metrics and visualizers by name, with the model's predictions in
 ``tests/test_platform.py`` starts a few of these workers together (in a venv built from
 ``requirements.txt`` alone, on a copy of the pushed bundle, sharing one data root) and one in
 the development environment, then compares what they computed and how many reviews each
-scored with TextBlob.
+scored with TextBlob (and textstat).
 
 Run as a script, ``python .../imdb/tools/platform_worker.py --root DIR --out FILE``, with any
 interpreter: like ``leap_check.py`` it puts ``DIR`` first on ``sys.path`` before importing
@@ -81,7 +81,7 @@ def evaluate(root: Path) -> dict[str, Any]:
         for sample_id in sample_ids:
             samples[f"{state.name}/{sample_id}"] = _one_sample(loader, model, state, sample_id, np)
     return {"samples": samples, "reviews": len(pipeline.corpus),
-            "sentiment_computed_in_process": pipeline.metadata_store.sentiment.computed_in_process,
+            "text_scored_in_process": pipeline.metadata_store.text_scores.computed_in_process,
             "imdb": sys.modules["imdb"].__file__, "pid": os.getpid()}
 
 
