@@ -28,7 +28,9 @@ KERAS_LOADER = "imdb/models/loading.py"
 # Keras custom layers of the BERT family, imported by the Keras loader alone.
 KERAS_LAYERS = "imdb/models/bert_layers.py"
 KERAS_LAYERS_MODULE = "imdb.models.bert_layers"
-PIN = re.compile(r"^(?P<name>[A-Za-z0-9._-]+)~=(?P<version>[0-9][0-9A-Za-z.]*)$")
+# Compatible-release pins; an exact pin only where a patch release breaks the clean install
+# (requirements.txt says why beside it).
+PIN = re.compile(r"^(?P<name>[A-Za-z0-9._-]+)(?:~=|==)(?P<version>[0-9][0-9A-Za-z.]*)$")
 
 
 def _module_file(module: str) -> Path | None:
@@ -152,7 +154,7 @@ def requirement_pins() -> dict[str, str]:
         if not line.strip() or line.startswith("#"):
             continue
         match = PIN.match(line.strip())
-        assert match, f"requirements.txt line {line!r} is not a compatible-release pin NAME~=VERSION"
+        assert match, f"requirements.txt line {line!r} is not a pin NAME~=VERSION (or NAME==VERSION)"
         pins[_normalized(match["name"])] = match["version"]
     return pins
 
@@ -191,7 +193,7 @@ def test_requirements_pin_the_locked_versions() -> None:
     pins = requirement_pins()
     assert pins, "requirements.txt pins nothing"
     for name, version in pins.items():
-        assert locked.get(name) == version, f"{name}~={version} but poetry.lock has {locked.get(name)}"
+        assert locked.get(name) == version, f"{name} is pinned at {version} but poetry.lock has {locked.get(name)}"
     assert not MODEL_LIBRARY & set(pins), "the platform serves ONNX: requirements.txt must not install Keras"
 
 

@@ -226,7 +226,8 @@ def run_workers(python: Path, root: Path, env: dict[str, str], outputs: list[Pat
         _, stderr = process.communicate(timeout=CHECK_TIMEOUT_S)
         if process.returncode != 0:
             failures.append(f"worker {out.name} exited {process.returncode}:\n{stderr[-3000:]}")
-    assert not failures, "\n".join(failures)
+    if failures:
+        pytest.fail("\n".join(failures), pytrace=False)
     return [json.loads(out.read_text(encoding="utf-8")) for out in outputs]
 
 
