@@ -26,6 +26,7 @@ MODEL_FAMILIES = ("dense", "cnn", "bert")
 EMBEDDING_INITS = ("random", "checkpoint")
 WORD_FAMILIES = ("dense", "cnn")
 MODEL_FORMATS = ("h5", "onnx")
+KERAS_FORMAT, ONNX_FORMAT = MODEL_FORMATS
 MAX_SEQUENCE_LENGTH = 4096
 BERT_MAX_POSITIONS = 512
 
