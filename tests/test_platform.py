@@ -56,6 +56,7 @@ WORKERS = 3
 SAMPLE_LIMIT = 12
 STALE_SOURCE_FAMILY = "cnn"
 PARITY_SAMPLES = 16
+TEXT_SCORES_GLOB = "text-scores-*.json"
 NO_DISTRIBUTION = re.compile(r"(?:No matching distribution found for|satisfies the requirement) (\S+)")
 
 CONFIG = load_config()
@@ -203,7 +204,7 @@ def test_platform_venv_holds_the_runtime_only(platform_python: Path) -> None:
 @pytest.mark.parametrize("family", ONNX_FAMILIES)
 def test_bundle_passes_code_loader_checks_in_the_platform_venv(family: str, platform_python: Path, bundle: Path,
                                                                imdb_data_uri: str, data_root: Path) -> None:
-    env = platform_env(imdb_data_uri, data_root, family)
+    env = platform_env(imdb_data_uri, data_root, family, IMDB_SAMPLE_LIMIT=str(SAMPLE_LIMIT))
     verdict = leap_test.run_leap_check(bundle, env, python=platform_python)
     leap_test.assert_valid(verdict)
     assert Path(verdict["imdb"]).resolve().is_relative_to(bundle.resolve()), verdict["imdb"]
@@ -231,6 +232,13 @@ def run_workers(python: Path, root: Path, env: dict[str, str], outputs: list[Pat
     return [json.loads(out.read_text(encoding="utf-8")) for out in outputs]
 
 
+def persisted_scores(data_root: Path) -> int:
+    """How many distinct reviews have text scores in the data root's shared score file."""
+    files = sorted(data_root.glob(f"**/{TEXT_SCORES_GLOB}"))
+    assert len(files) == 1, f"expected one text-scores file under {data_root}, found {files}"
+    return len(json.loads(files[0].read_text(encoding="utf-8"))["scores"])
+
+
 def test_platform_workers_agree_with_development_and_score_text_once(
         platform_python: Path, bundle: Path, imdb_data_uri: str, tmp_path: Path) -> None:
     shared_root = tmp_path / "shared-data-root"
@@ -240,7 +248,9 @@ def test_platform_workers_agree_with_development_and_score_text_once(
     samples = first[0]["samples"]
     assert len(samples) >= 2 * SAMPLE_LIMIT and all(result["samples"] == samples for result in first)
     scored = [result["text_scored_in_process"] for result in first]
-    assert sum(scored) == len(samples), f"{WORKERS} workers scored {scored} reviews, {len(samples)} were served"
+    persisted = persisted_scores(shared_root)
+    assert persisted >= len(samples), f"{persisted} reviews have text scores, {len(samples)} were served"
+    assert sum(scored) == persisted, f"{WORKERS} workers scored {scored} reviews; {persisted} distinct ones are stored"
     every = next(iter(samples.values()))
     assert every["metadata"] and set(every["loss"]) == {"categorical_crossentropy"}
     assert set(every["metrics"]) == {"accuracy", "confusion_matrix"}
