@@ -15,6 +15,7 @@ from code_loader.contract.datasetclasses import ConfusionMatrixElement, Preproce
 from code_loader.contract.enums import LeapDataType, MetricDirection
 from code_loader.contract.visualizer_classes import LeapHorizontalBar, LeapText
 from code_loader.inner_leap_binder.leapbinder_decorators import (
+    tensorleap_custom_latent_space,
     tensorleap_custom_loss,
     tensorleap_custom_metric,
     tensorleap_custom_visualizer,
@@ -97,6 +98,21 @@ def metadata_review(sample_id: str, preprocess: PreprocessResponse) -> dict:
 @tensorleap_metadata("readability", metadata_type=components.READABILITY_TYPES)
 def metadata_readability(sample_id: str, preprocess: PreprocessResponse) -> dict:
     return components.readability_metadata(get_pipeline().metadata(sample_id))
+
+
+@tensorleap_custom_latent_space("model_latent", use_ls_for_analysis=True)
+def model_latent_space(latent: np.ndarray) -> np.ndarray:
+    return components.model_latent(latent)
+
+
+@tensorleap_custom_latent_space("content", use_ls_for_analysis=False)
+def content_latent_space(sample_id: str, preprocess: PreprocessResponse) -> np.ndarray:
+    return components.content_latent(get_pipeline(), sample_id)
+
+
+@tensorleap_metadata("probe", metadata_type=components.PROBE_TYPES)
+def metadata_probe(sample_id: str, preprocess: PreprocessResponse) -> dict:
+    return components.probe_metadata(get_pipeline().probe_case(sample_id))
 
 
 @tensorleap_custom_loss("categorical_crossentropy")

@@ -10,7 +10,7 @@ which the platform, installing ``requirements.txt`` alone, does not have.
 
 import imdb  # noqa: F401  (switches code-loader analytics off before code_loader is imported)
 
-from code_loader.contract.datasetclasses import PredictionTypeHandler, PreprocessResponse
+from code_loader.contract.datasetclasses import PredictionTypeHandler
 from code_loader.inner_leap_binder.leapbinder_decorators import tensorleap_integration_test, tensorleap_load_model
 
 from leap_binder import (
@@ -19,18 +19,22 @@ from leap_binder import (
     accuracy,
     categorical_crossentropy,
     confusion_matrix,
+    content_latent_space,
     ground_truth_visualizer,
     metadata_label,
     metadata_readability,
+    metadata_probe,
     metadata_review,
     metadata_sentiment_lexicon,
     metadata_text,
+    model_latent_space,
     preprocess,
     probabilities_visualizer,
     review_visualizer,
     sentiment,
 )
-from imdb.contract.model_files import ATTENTION_MASK, INPUT_IDS, TOKEN_TYPE_IDS, WORD_INPUT, token_input
+from imdb.contract.model_files import (ATTENTION_MASK, INPUT_IDS, LATENT_OUTPUT, TOKEN_TYPE_IDS, WORD_INPUT,
+                                       token_input)
 from imdb.models.loading import load_inference_model
 
 if CONFIG.is_bert:
@@ -41,7 +45,10 @@ else:
 SAMPLES_PER_SPLIT = 3
 
 
-@tensorleap_load_model([PredictionTypeHandler("sentiment", LABELS, channel_dim=-1)])
+# One handler per served output (logits, latent); the latent output is read by the model latent
+# space, not as a prediction, so its handler only keeps the count right.
+@tensorleap_load_model([PredictionTypeHandler("sentiment", LABELS, channel_dim=-1),
+                        PredictionTypeHandler(LATENT_OUTPUT, [LATENT_OUTPUT], channel_dim=-1)])
 def load_model():
     return load_inference_model(CONFIG)
 
@@ -55,17 +62,20 @@ def _model_inputs(sample_id, subset):
 
 
 def _predict(model, inputs):
-    """Logits from the loaded model: onnxruntime's ``run`` or a Keras call."""
+    """The served outputs (logits, latent): onnxruntime's ``run`` or a Keras call."""
     if CONFIG.model_format == "onnx":
-        return model.run(None, inputs)[0]
+        return model.run(None, inputs)
     return model(list(inputs.values()))
 
 
 @tensorleap_integration_test()
 def integration_test(sample_id, subset):
     inputs = _model_inputs(sample_id, subset)
-    prediction = _predict(load_model(), inputs)
+    prediction, latent = _predict(load_model(), inputs)
     gt = sentiment(sample_id, subset)
+
+    model_latent_space(latent)
+    content_latent_space(sample_id, subset)
 
     categorical_crossentropy(gt, prediction)
     accuracy(gt, prediction)
@@ -75,6 +85,7 @@ def integration_test(sample_id, subset):
     metadata_sentiment_lexicon(sample_id, subset)
     metadata_review(sample_id, subset)
     metadata_readability(sample_id, subset)
+    metadata_probe(sample_id, subset)
 
     review_visualizer(inputs[token_input(CONFIG)])
     probabilities_visualizer(prediction, gt)
@@ -82,7 +93,8 @@ def integration_test(sample_id, subset):
 
 
 def run_local_check(samples_per_split: int = SAMPLES_PER_SPLIT) -> int:
-    """Run the integration test on the first samples of every split; return how many ran."""
+    """Run the integration test on the first samples of every split (the probe state included);
+    return how many ran."""
     checked = 0
     for subset in preprocess():
         for sample_id in subset.sample_ids[:samples_per_split]:
@@ -100,7 +112,7 @@ def plot_first_sample(visualize) -> None:
     subset = preprocess()[0]
     sample_id = subset.sample_ids[0]
     inputs = {name: value[None] for name, value in _model_inputs(sample_id, subset).items()}
-    prediction = _predict(load_model(), inputs)
+    prediction = _predict(load_model(), inputs)[0]
     gt = sentiment(sample_id, subset)[None]
     visualize(review_visualizer(inputs[token_input(CONFIG)]))
     visualize(probabilities_visualizer(prediction, gt))

@@ -22,6 +22,7 @@ import yaml
 
 import imdb  # noqa: F401  (analytics off before anything imports code_loader)
 from imdb.contract.config import REPO_ROOT, load_config
+from imdb.runtime.text_scoring import READABILITY_FUNCTIONS
 from imdb.tools.bundle import bundle_files
 from imdb.tools.leap_check import parse_result
 
@@ -80,7 +81,20 @@ def test_check_dataset_is_valid(leap_env: dict[str, str]) -> None:
     assert {"review", "probabilities", "ground_truth"} <= set(verdict["visualizers"])
     metadata = set(verdict["metadata"])
     assert {"label", "text_oov_count", "text_truncated", "sentiment_lexicon_polarity",
-            "review_rating"} <= metadata, metadata
+            "review_rating", "probe_capability", "probe_kind"} <= metadata, metadata
+    readability = {f"readability_{name}" for name in READABILITY_FUNCTIONS}
+    assert readability <= metadata, readability - metadata
+    types = verdict["metadata_types"]
+    assert set(types) == metadata, "every metadata field declares its type"
+    assert (types["text_truncated"], types["text_oov_count"], types["review_movie_id"],
+            types["readability_difficult_words"], types["readability_flesch_reading_ease"]) == \
+        ("boolean", "int", "string", "int", "float")
+    spaces = verdict["latent_spaces"]
+    assert spaces["model_latent"]["computed_at"] == "model" and spaces["model_latent"]["arg_names"] == ["latent"]
+    assert spaces["content"]["computed_at"] == "dataset"
+    # The behavioural probes: in ``test`` when the data has no official test split, else in ``additional``.
+    lengths = verdict["lengths"]
+    assert (lengths["additional"] or lengths["test"] or 0) > 0, lengths
 
 
 def test_integration_test_passes_on_every_split(leap_env: dict[str, str]) -> None:

@@ -22,7 +22,7 @@ def test_bench_reports_every_section_with_the_naive_ratio(imdb_tarball: Path, tm
                                env=leap_test.check_env(imdb_tarball, tmp_path / "cache"))
     assert completed.returncode == 0, completed.stderr[-3000:]
     result = json.loads(completed.stdout.strip().splitlines()[-1])
-    assert {"data", "binder", "pass", "naive", "faithfulness", "linear_reference", "memory"} <= set(result)
+    assert {"data", "binder", "pass", "naive", "faithfulness", "linear_reference", "probes", "memory"} <= set(result)
     linear = result["linear_reference"]
     assert linear["training"] == linear["validation"] == BENCH_LIMIT
     for features in ("unigram", "unigram_bigram", "unigram_all_words"):
@@ -36,6 +36,10 @@ def test_bench_reports_every_section_with_the_naive_ratio(imdb_tarball: Path, tm
         assert timing["calls"] == NAIVE_SAMPLES and 0 < timing["p50_us"] <= timing["p99_us"]
     assert any("ratio" in key for key in result["naive"]) and result["naive"]["speedup_ratio"] > 1
     assert result["memory"]["peak_rss_mb"] > 0
+    dense_probes = result["probes"]["dense"]
+    assert {"negation", "contrast", "downtoner", "typos", "negative_ending"} <= set(dense_probes)
+    for row in dense_probes.values():
+        assert row["n"] > 0 and row["ci"][0] <= row["pass_rate"] <= row["ci"][1]
     for method in ("gradxinput", "ig"):
         assert result["faithfulness"][method]["n"] == FAITHFULNESS_SAMPLES
         assert "margin" in result["faithfulness"][method]

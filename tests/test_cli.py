@@ -4,6 +4,9 @@ with the official test split (three Tensorleap states)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import keras
@@ -133,3 +136,45 @@ def test_integration_serves_three_states_when_the_source_has_a_test_split(
     assert verdict["lengths"]["test"] and verdict["lengths"]["test"] > 0
     checked = leap_test.run_leap_check(REPO_ROOT, env, "--integration-test", str(leap_test.MIN_SAMPLES_PER_SPLIT))
     assert checked["splits"] == 3 and checked["samples_checked"] >= 3 * leap_test.MIN_SAMPLES_PER_SPLIT
+
+
+def _cli_subprocess(args: list[str], env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key not in ("TF_CPP_MIN_LOG_LEVEL", "IMDB_TF_LOG")}
+    env.update(env_extra)
+    return subprocess.run([sys.executable, "-m", "imdb.tools.cli", *args], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_tensorflow_start_up_noise_is_hidden_unless_asked_for(imdb_data_uri: str, data_root: Path) -> None:
+    """TensorFlow's native start-up logs (``failed call to cuInit`` on a CPU machine, oneDNN and
+    CUDA notices) stay out of a user's terminal; ``--tf-log`` brings them back."""
+    args = ["evaluate", "--model", "dense", "--model-format", "h5", "--data", imdb_data_uri,
+            "--data-root", str(data_root), "--limit", "20", "--no-progress"]
+    quiet = _cli_subprocess(args, {})
+    assert quiet.returncode == 0, quiet.stderr[-2000:]
+    assert "cuInit" not in quiet.stderr and "cuda" not in quiet.stderr.lower(), quiet.stderr[-2000:]
+    loud = _cli_subprocess(["--tf-log", *args], {})
+    assert loud.returncode == 0, loud.stderr[-2000:]
+    assert "cuda" in loud.stderr.lower(), "with --tf-log TensorFlow's own device logs are shown"
+
+
+def test_every_long_running_command_takes_no_progress() -> None:
+    from imdb.tools.cli.main import build_parser
+
+    parser = build_parser()
+    for command in ("train", "evaluate", "analyze", "bench"):
+        assert parser.parse_args([command, "--no-progress"]).no_progress is True, command
+
+
+@pytest.mark.parametrize(("line", "noise"), [
+    (b"I0000 00:00:1796168919.703173   25252 cudart_stub.cc:31] Could not find cuda drivers on your machine.", True),
+    (b"E0000 00:00:1796168080.921635   19911 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error", True),
+    (b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR", True),
+    (b"E0000 00:00:1796168080.921635   19911 bfc_allocator.cc:400] Allocator ran out of memory", False),
+    (b"imdb-leap evaluate: error: model file model/dense.h5 not found", False),
+    (b"INFO imdb.tools.report.timing: heatmaps: 1.2 s", False),
+])
+def test_only_tensorflow_start_up_lines_count_as_noise(line: bytes, noise: bool) -> None:
+    from imdb.tools.cli.native_logs import is_noise
+
+    assert is_noise(line) is noise

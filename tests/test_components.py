@@ -66,6 +66,13 @@ def check_every_component(pipeline: Pipeline, model) -> None:
         meta = pipeline.metadata(sample_id)
         assert -1.0 <= meta.polarity <= 1.0 and 0.0 <= meta.subjectivity <= 1.0
         assert 0.0 <= meta.oov_ratio <= 1.0 and meta.oov_count <= max(meta.token_count, 0)
+        readability = components.readability_metadata(meta)
+        assert set(readability) == set(components.READABILITY_TYPES)
+        assert all(np.isfinite(value) for value in readability.values()), readability
+        if meta.empty:
+            assert all(value == 0 for value in readability.values()), readability
+        content = components.content_latent(pipeline, sample_id)
+        assert content.dtype == np.float32 and content.ndim == 1 and np.isfinite(content).all()
         text = components.review_text(pipeline, pipeline.model_input(sample_id, pipeline.encoder.input_names[0]))
         assert len(text.data) == length
         bars = components.probabilities(sample_logits, gt, pipeline.config.labels)

@@ -88,3 +88,24 @@ def test_relative_paths_from_env_or_flags_resolve_against_the_working_directory(
     assert config.data == str(tmp_path / "data" / "aclImdb")
     assert config.model_dir == tmp_path / "models"
     assert load_config(environ={}).model_dir == REPO_ROOT / "model"
+
+
+@pytest.mark.parametrize("value", [None, "a tenth", [0.1], True])
+def test_fraction_of_the_wrong_type_names_the_setting_and_file(tmp_path: Path, value: object) -> None:
+    path = write_config(tmp_path, validation_fraction=value)
+    with pytest.raises(ConfigError, match=rf"setting 'validation_fraction' in {path} must be a number in \(0, 1\)"):
+        load_config(path, environ={})
+
+
+def test_path_settings_are_kept_as_the_user_wrote_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Model cards and bench results store the URI as given, never this machine's absolute path."""
+    monkeypatch.chdir(tmp_path)
+    config = load_config(environ={"IMDB_DATA": "data/aclImdb.tar.gz"}, model_dir="models")
+    assert config.data == str(tmp_path / "data" / "aclImdb.tar.gz")
+    assert config.as_given("data") == "data/aclImdb.tar.gz"
+    assert config.as_given("model_dir") == "models"
+    assert config.as_given("text.vocab_file") == "imdb/assets/word_vocab.txt"
+    derived = config.with_overrides(data="gs://bucket/imdb")
+    assert derived.as_given("data") == "gs://bucket/imdb" and derived.as_given("model_dir") == "models"
+    with pytest.raises(KeyError, match="not a path setting"):
+        config.as_given("seed")

@@ -17,7 +17,7 @@ from imdb.tools.bundle import bundle_files, matches
 
 PACKAGE = "imdb"
 # Layer of each top-level sub-package; a module may import its own layer and those below.
-LAYERS = {"contract": 1, "text": 2, "data": 3, "runtime": 4, "models": 5, "training": 6, "tools": 7}
+LAYERS = {"contract": 1, "text": 2, "data": 3, "probes": 4, "runtime": 5, "models": 6, "training": 7, "tools": 8}
 ENTRY_FILES = ("leap_integration.py", "leap_binder.py")
 # Third-party packages the runtime layer (what the platform executes) must never import.
 HEAVY_LIBRARIES = {"tensorflow", "keras", "keras_hub", "tf2onnx", "onnxruntime"}

@@ -28,13 +28,14 @@ TOP = 4
 LABELS = ("negative", "positive")
 METADATA_COLUMNS = ["text_word_count", "text_token_count", "text_truncated", "text_empty", "text_oov_count",
                     "text_oov_ratio", "sentiment_lexicon_polarity", "sentiment_lexicon_subjectivity", "review_rating",
-                    "review_movie_id"]
+                    "review_movie_id", "probe_capability", "probe_kind", "probe_template", "probe_direction",
+                    "probe_source"]
 EXPECTED_COLUMNS = ["id", "label", "prediction", "probability_negative", "probability_positive", "loss", "correct",
                     *METADATA_COLUMNS, "cluster", "x", "y", "compare_prediction", "compare_probability_negative",
                     "compare_probability_positive", "compare_loss"]
-PNGS = ("summary.png", "population.png", "clusters.png", "metadata_loss.png", "compare.png")
+PNGS = ("summary.png", "population.png", "clusters.png", "metadata_loss.png", "compare.png", "behaviour.png")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-FIGURES_WITH_COMPARE = 5
+FIGURES_WITH_COMPARE = 6
 CLAIM_FIELDS = {"text_oov_count", "text_word_count", "abs_polarity"}
 # The second word model, when model/cnn.h5 is not there yet: a dense model fitted briefly.
 SECOND_MODEL_REVIEWS = 2000
@@ -116,7 +117,7 @@ def test_analyze_prints_a_json_summary_last(report_run: ReportRun) -> None:
     assert Path(result["out"]) == report_run.out / "index.html"
     assert result["n"] == LIMIT and result["split"] == "validation" and result["model"] == "dense"
     assert result["accuracy"] > 0.8, "the committed dense model is far better than chance"
-    assert {"samples + metadata", "inference + latent", "projection", "clusters", "heatmaps", "compare",
+    assert {"samples + metadata", "inference + latent", "projection", "clusters", "heatmaps", "compare", "probes",
             "write report"} <= set(result["timings"])
 
 
@@ -143,6 +144,7 @@ def test_samples_csv_has_every_column_and_one_row_per_sample(rows: list[dict[str
         assert float(row["loss"]) == pytest.approx(-np.log(max(own, 1e-12)), rel=1e-3, abs=1e-4)
         assert row["cluster"].lstrip("-").isdigit() and np.isfinite([float(row["x"]), float(row["y"])]).all()
         assert row["review_movie_id"].startswith("tt")
+        assert row["probe_kind"] == "review" and row["probe_capability"] == "none", "real reviews test nothing"
 
 
 def test_seed_claims_are_verdicts_on_the_runs_own_numbers(rows: list[dict[str, str]], summary: dict, page: str) -> None:
@@ -164,7 +166,7 @@ def test_seed_claims_are_verdicts_on_the_runs_own_numbers(rows: list[dict[str, s
 
 
 def test_sections_and_heatmaps_are_in_the_page(page: str, summary: dict) -> None:
-    for anchor in ("summary", "population", "clusters", "metadata", "samples", "mislabeled", "compare"):
+    for anchor in ("summary", "population", "clusters", "metadata", "samples", "mislabeled", "compare", "behaviour"):
         assert f'<section id="{anchor}">' in page, anchor
     errors_shown = sum(min(TOP, total) for total in summary["errors"].values())
     issues_shown = min(TOP, summary["label_issues"]["flagged"])
@@ -261,3 +263,25 @@ def test_faithfulness_is_reported_per_method_and_beats_random(summary: dict, pag
     for row in rows.values():
         assert row["n"] > 0 and row["mean_drop_top_k"] > row["mean_drop_random"] + 0.1, row
     assert '<section id="faithfulness">' in page
+
+
+def test_behaviour_section_states_a_verdict_per_capability(summary: dict, page: str) -> None:
+    """Each capability's rates and sentence come from the run's own probe outcomes."""
+    probes = summary["probes"]
+    models = list(probes["models"])
+    assert len(models) == 2, "the analysed and the compared model are both probed"
+    capabilities = list(probes["models"][models[0]])
+    assert len(capabilities) >= 6 and [v["capability"] for v in probes["verdicts"]] == capabilities
+    text = page.replace("&#x27;", "'")
+    for capability_verdict in probes["verdicts"]:
+        assert capability_verdict["sentence"] in text
+        low, high = capability_verdict["ci"]
+        a, b = (probes["models"][name][capability_verdict["capability"]]["pass_rate"] for name in models)
+        assert capability_verdict["difference"] == pytest.approx(b - a)
+        beats = "beats" in capability_verdict["outcome"]
+        assert beats == (low > 0 or high < 0)
+    for name in models:
+        for row in probes["models"][name].values():
+            assert row["ci"][0] <= row["pass_rate"] <= row["ci"][1] and row["n"] > 0
+    failing = sum(len(ids) for model in probes["failing"].values() for ids in model.values())
+    assert page.count('<div class="sample probe">') == failing > 0

@@ -33,6 +33,12 @@ EMBEDDING_LAYER = "embedding"
 LATENT_LAYER = "latent"
 LOGITS_LAYER = "logits"
 NUM_CLASSES = 2
+# What the served model returns (``load_model``, the exported ONNX graph), in this order: the
+# logits, then the ``latent`` layer's output, which the binder declares as the model's latent
+# space so the dashboard maps the same representation as the local report.
+LOGITS_OUTPUT = "logits"
+LATENT_OUTPUT = "latent"
+SERVED_OUTPUTS = (LOGITS_OUTPUT, LATENT_OUTPUT)
 
 
 # Entry of an exported ONNX file's metadata holding the SHA-256 of the Keras file it was

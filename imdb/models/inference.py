@@ -23,12 +23,15 @@ def batch_inputs(pipeline: Pipeline, ids: Sequence[str]) -> dict[str, np.ndarray
 
 
 def run_model(model: Any, inputs: dict[str, np.ndarray]) -> np.ndarray:
-    """Logits for one batch from a Keras model or an onnxruntime session."""
+    """Logits for one batch from a Keras model or an onnxruntime session (the first output of
+    a served model, which also returns its latent vector)."""
     if hasattr(model, "get_inputs") and hasattr(model, "run"):
         feed = {node.name: inputs[node.name].astype(np.float32) for node in model.get_inputs()}
-        return np.asarray(model.run(None, feed)[0], dtype=np.float32)
+        return np.asarray(model.run([model.get_outputs()[0].name], feed)[0], dtype=np.float32)
     # Models take a list of inputs, as code-loader feeds them (``model([x])``).
     output = model(list(inputs.values()), training=False)
+    if isinstance(output, (list, tuple)):
+        output = output[0]
     return np.asarray(output, dtype=np.float32)
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from imdb.contract.config import Config
-from imdb.contract.model_files import (EMBEDDING_LAYER, H5_SUFFIX, KERAS_SUFFIX, ONNX_SOURCE_DIGEST_KEY, ONNX_SUFFIX,
-                                       ModelError, file_digest, model_path)
+from imdb.contract.model_files import (EMBEDDING_LAYER, H5_SUFFIX, KERAS_SUFFIX, LATENT_LAYER, ONNX_SOURCE_DIGEST_KEY,
+                                       ONNX_SUFFIX, SERVED_OUTPUTS, ModelError, file_digest, model_path)
 
 
 def load_keras_model(config: Config) -> Any:
@@ -27,7 +27,8 @@ def load_keras_model(config: Config) -> Any:
 
 
 def load_inference_model(config: Config) -> Any:
-    """What ``tensorleap_load_model`` returns: a Keras model, or an onnxruntime session."""
+    """What ``tensorleap_load_model`` returns: an onnxruntime session of the exported graph, or
+    the Keras model viewed with the same two outputs (``SERVED_OUTPUTS``: logits, latent)."""
     if config.model_format == "onnx":
         path = model_path(config, ONNX_SUFFIX)
         if not path.exists():
@@ -35,9 +36,28 @@ def load_inference_model(config: Config) -> Any:
                 f"ONNX model {path} not found for model '{config.model}' (model_format: onnx in "
                 f"{config.source_file}): run `imdb-leap export --model {config.model} --format onnx`")
         session = _load_onnx_cached(str(path), path.stat().st_mtime_ns)
+        _check_served_outputs([output.name for output in session.get_outputs()], path, config)
         _check_onnx_source(config, session, path)
         return session
-    return load_keras_model(config)
+    return served_view(load_keras_model(config))
+
+
+def served_view(model: Any) -> Any:
+    """The Keras model with the served outputs ``[logits, latent layer]`` (shares its weights)."""
+    import keras
+
+    try:
+        latent = model.get_layer(LATENT_LAYER).output
+    except ValueError as exc:
+        raise ModelError(f"model {model.name!r} has no {LATENT_LAYER!r} layer to serve as its latent space") from exc
+    return keras.Model(model.inputs, [model.outputs[0], latent], name=f"{model.name}_served")
+
+
+def _check_served_outputs(names: list[str], path: Path, config: Config) -> None:
+    if tuple(names) != SERVED_OUTPUTS:
+        raise ModelError(
+            f"ONNX model {path} returns {names}, not {list(SERVED_OUTPUTS)}: it was exported by an older "
+            f"version; run `imdb-leap export --model {config.model} --format onnx` again")
 
 
 def _keras_files(config: Config) -> list[Path]:

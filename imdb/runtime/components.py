@@ -15,21 +15,41 @@ from code_loader.contract.enums import ConfusionMatrixValue, DatasetMetadataType
 from code_loader.contract.visualizer_classes import LeapHorizontalBar, LeapText
 
 from imdb.contract.names import TEST, TRAINING, VALIDATION
+from imdb.probes import ProbeCase
 from imdb.runtime import scoring, visuals
 from imdb.runtime.metadata import SampleMetadata
 from imdb.runtime.text_scoring import INTEGER_READABILITY, READABILITY_FUNCTIONS
 from imdb.runtime.pipeline import Pipeline
 
 _STATES = {TRAINING: DataStateType.training, VALIDATION: DataStateType.validation, TEST: DataStateType.test}
+# The preprocess response holding the behavioural probes (``data["split"]``).
+PROBES = "probes"
+# What the probe metadata reads for a real review, which tests nothing.
+NOT_A_PROBE = {"capability": "none", "kind": "review", "template": "none", "direction": "none", "source": "none"}
+
+
+def probe_state(splits: Sequence[str]) -> DataStateType:
+    """Where the probes go: ``test`` when the data has no official test split, else ``additional``.
+
+    Both are labelled states (code-loader runs the ground-truth encoder on them, so the
+    dashboard has a loss per probe to slice by capability); ``unlabeled`` is not, so it would
+    show the probes without loss. ``test`` is taken by the official test reviews when the
+    full archive is served, and code-loader refuses two responses of one state.
+    """
+    return DataStateType.additional if TEST in splits else DataStateType.test
 
 
 def preprocess_responses(pipeline: Pipeline) -> list[PreprocessResponse]:
-    """One response per available split (training, validation, and test when the data has it)."""
+    """One response per available split (training, validation, and test when the data has it),
+    then the behavioural probes."""
     responses = []
     for split in pipeline.corpus.splits:
         ids = pipeline.split_ids(split)
         responses.append(PreprocessResponse(sample_ids=ids, state=_STATES[split], sample_id_type=str,
                                             data={"split": split, "source": pipeline.config.data}))
+    responses.append(PreprocessResponse(sample_ids=pipeline.probes.ids, state=probe_state(pipeline.corpus.splits),
+                                        sample_id_type=str,
+                                        data={"split": PROBES, "source": str(pipeline.probes.suite.path.name)}))
     return responses
 
 
@@ -63,6 +83,16 @@ def confusion_elements(ground_truth: np.ndarray, logits: np.ndarray,
             for cls, label in enumerate(labels)
         ])
     return batch
+
+
+def model_latent(latent: np.ndarray) -> np.ndarray:
+    """The model's ``latent`` output as the platform's latent space: float32 ``(batch, width)``."""
+    return _batched(latent)
+
+
+def content_latent(pipeline: Pipeline, sample_id: str) -> np.ndarray:
+    """The review's model-independent content vector (``imdb.runtime.content_space``)."""
+    return pipeline.content_vector(sample_id)
 
 
 def review_text(pipeline: Pipeline, token_ids: np.ndarray) -> LeapText:
@@ -119,3 +149,14 @@ METADATA_GROUPS = (
     ("review", review_metadata, REVIEW_TYPES),
     ("readability", readability_metadata, READABILITY_TYPES),
 )
+
+
+PROBE_TYPES = {key: DatasetMetadataType.string for key in NOT_A_PROBE}
+
+
+def probe_metadata(case: ProbeCase | None) -> dict[str, object]:
+    """What a probe tests, for slicing the dashboard by capability; fixed values for a review."""
+    if case is None:
+        return dict(NOT_A_PROBE)
+    return {"capability": case.capability, "kind": case.kind, "template": case.template,
+            "direction": case.direction, "source": case.source_id}

@@ -16,8 +16,11 @@ from typing import Any
 import numpy as np
 
 from imdb.contract.config import Config, load_config
+from imdb.contract.names import VALIDATION
 from imdb.data.cache import METADATA_DIR
 from imdb.data.review import Review
+from imdb.probes import ProbeCase, ProbeSet, build_probe_set, is_probe_id, load_suite
+from imdb.runtime.content_space import ContentSpace, load_content_space
 from imdb.runtime.metadata import MetadataStore, SampleMetadata
 from imdb.runtime.text_scores import TextScores, text_scores_name
 from imdb.text.encoded import Encoded
@@ -33,6 +36,7 @@ class Pipeline:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._encoded: dict[str, Encoded] = {}
+        self._content: dict[str, np.ndarray] = {}
 
     @cached_property
     def corpus(self) -> Any:
@@ -75,6 +79,30 @@ class Pipeline:
         ids, start = self._served_positions.get(review.sample_id, ([review.sample_id], 0))
         return [self.corpus[sample_id] for sample_id in ids[start:start + METADATA_BATCH]]
 
+    @cached_property
+    def probes(self) -> ProbeSet:
+        """The behavioural probe cases: templated ones, and perturbations of this corpus's
+        validation reviews (so they change only when the suite file or the corpus does)."""
+        corpus = self.corpus
+        return build_probe_set(load_suite(), [corpus[sample_id] for sample_id in corpus.ids(VALIDATION)])
+
+    @cached_property
+    def probe_metadata_store(self) -> MetadataStore:
+        """Metadata of the probe cases, with a TextBlob cache of its own: keyed by the suite's
+        fingerprint as well, so an edited suite never reads scores of other texts."""
+        key = f"probes-{self.probes.suite.fingerprint}-{self.corpus.content_key}"
+        return MetadataStore(self.encoded, self.config.sequence_length, self.config.labels,
+                             TextScores(self.config.data_root / METADATA_DIR / text_scores_name(key)),
+                             lambda case: list(self.probes))
+
+    def item(self, sample_id: str) -> Any:
+        """The review, or the probe case, that ``sample_id`` names."""
+        return self.probes[sample_id] if is_probe_id(sample_id) else self.corpus[sample_id]
+
+    def probe_case(self, sample_id: str) -> ProbeCase | None:
+        """The probe case ``sample_id`` names, None for a real review."""
+        return self.probes[sample_id] if is_probe_id(sample_id) else None
+
     def split_ids(self, split: str, limit: int | None = None) -> list[str]:
         """Sample ids of a split, capped by ``sample_limit_per_split`` and by ``limit`` (the
         smaller wins) with labels balanced."""
@@ -88,7 +116,7 @@ class Pipeline:
     def encoded(self, sample_id: str) -> Encoded:
         cached = self._encoded.get(sample_id)
         if cached is None:
-            cached = self.encoder.encode(self.corpus[sample_id].text)
+            cached = self.encoder.encode(self.item(sample_id).text)
             self._encoded[sample_id] = cached
         return cached
 
@@ -98,10 +126,24 @@ class Pipeline:
     def ground_truth(self, sample_id: str) -> np.ndarray:
         """One-hot float32 ``[negative, positive]``."""
         one_hot = np.zeros(len(self.config.labels), dtype=np.float32)
-        one_hot[self.corpus[sample_id].label] = 1.0
+        one_hot[self.item(sample_id).label] = 1.0
         return one_hot
 
+    @cached_property
+    def content_space(self) -> ContentSpace:
+        return load_content_space()
+
+    def content_vector(self, sample_id: str) -> np.ndarray:
+        """The review's float32 content-space vector (unbatched), memoised like its tokens."""
+        cached = self._content.get(sample_id)
+        if cached is None:
+            cached = self.content_space.embed(self.item(sample_id).text)
+            self._content[sample_id] = cached
+        return cached
+
     def metadata(self, sample_id: str) -> SampleMetadata:
+        if is_probe_id(sample_id):
+            return self.probe_metadata_store.get(self.probes[sample_id])
         return self.metadata_store.get(self.corpus[sample_id])
 
 

@@ -18,16 +18,15 @@ import numpy as np
 from imdb.contract.files import atomic_path
 from imdb.contract.config import Config
 from imdb.models.inference import batch_inputs, run_model
-from imdb.contract.model_files import (H5_SUFFIX, ONNX_SOURCE_DIGEST_KEY, ONNX_SUFFIX, ModelError, file_digest,
-                                       model_path)
-from imdb.models.loading import keras_model_file, load_keras_model, open_onnx
+from imdb.contract.model_files import (H5_SUFFIX, LATENT_OUTPUT, LOGITS_OUTPUT, ONNX_SOURCE_DIGEST_KEY, ONNX_SUFFIX,
+                                       SERVED_OUTPUTS, ModelError, file_digest, model_path)
+from imdb.models.loading import keras_model_file, load_keras_model, open_onnx, served_view
 from imdb.runtime.pipeline import Pipeline
 
 LOG = logging.getLogger(__name__)
 ONNX_OPSET = 17
 ONNX_TOLERANCE = 1e-4
 VERIFY_SAMPLES = 32
-OUTPUT_NAME = "logits"
 
 
 def export(config: Config, fmt: str, *, verify_samples: int = VERIFY_SAMPLES,
@@ -60,17 +59,27 @@ def export(config: Config, fmt: str, *, verify_samples: int = VERIFY_SAMPLES,
 
 
 def _convert_to_onnx(model: Any, input_names: tuple[str, ...], length: int, output: Path) -> None:
-    """tf2onnx from a traced function: named float32 inputs, one ``logits`` output."""
+    """tf2onnx from a traced function: named float32 inputs, the served outputs ``logits`` and
+    ``latent`` in that order (checked: tf2onnx orders a dict's outputs by key)."""
     import tensorflow as tf
     import tf2onnx
 
+    served = served_view(model)
     signature = [tf.TensorSpec((None, length), tf.float32, name=name) for name in input_names]
 
     @tf.function(input_signature=signature)
     def forward(*inputs: tf.Tensor) -> dict[str, tf.Tensor]:
-        return {OUTPUT_NAME: model(list(inputs), training=False)}
+        logits, latent = served(list(inputs), training=False)
+        return {LOGITS_OUTPUT: logits, LATENT_OUTPUT: latent}
 
-    tf2onnx.convert.from_function(forward, input_signature=signature, opset=ONNX_OPSET, output_path=str(output))
+    model_proto, _ = tf2onnx.convert.from_function(forward, input_signature=signature, opset=ONNX_OPSET)
+    outputs = [node.name for node in model_proto.graph.output]
+    if tuple(outputs) != SERVED_OUTPUTS:
+        order = {name: position for position, name in enumerate(outputs)}
+        permuted = [model_proto.graph.output[order[name]] for name in SERVED_OUTPUTS]
+        del model_proto.graph.output[:]
+        model_proto.graph.output.extend(permuted)
+    output.write_bytes(model_proto.SerializeToString())
 
 
 def _record_source(onnx_file: Path, keras_file: Path) -> None:

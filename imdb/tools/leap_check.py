@@ -29,7 +29,8 @@ def check_dataset(root: Path) -> dict[str, object]:
     imdb = _project_package()
     from code_loader import LeapLoader
 
-    result = LeapLoader(str(root.resolve()), ENTRY_FILE).check_dataset()
+    loader = LeapLoader(str(root.resolve()), ENTRY_FILE)
+    result = loader.check_dataset()
     setup = result.setup
     return {
         "is_valid": bool(result.is_valid),
@@ -38,11 +39,29 @@ def check_dataset(root: Path) -> dict[str, object]:
                      for p in result.payloads],
         "inputs": [inp.name for inp in setup.inputs] if setup else [],
         "metadata": [meta.name for meta in setup.metadata] if setup else [],
+        "metadata_types": _declared_metadata_types(),
+        "latent_spaces": loader.get_custom_latent_space_specs() if setup else {},
         "visualizers": [vis.name for vis in setup.visualizers] if setup else [],
         "imdb": imdb.__file__,
         "lengths": {"training": setup.preprocess.training_length, "validation": setup.preprocess.validation_length,
-                    "test": setup.preprocess.test_length} if setup else {},
+                    "test": setup.preprocess.test_length,
+                    "additional": setup.preprocess.additional_length} if setup else {},
     }
+
+
+def _declared_metadata_types() -> dict[str, str]:
+    """Each dashboard field's declared type (``metadata_type`` of ``tensorleap_metadata``), flattened
+    the way the dashboard names dict-valued metadata (``group_key``)."""
+    from code_loader.inner_leap_binder.leapbinder_decorators import leap_binder
+
+    declared: dict[str, str] = {}
+    for handler in leap_binder.setup_container.metadata:
+        kind = handler.metadata_type
+        if isinstance(kind, dict):
+            declared.update({f"{handler.name}_{key}": value.value for key, value in kind.items()})
+        elif kind is not None:
+            declared[handler.name] = kind.value
+    return declared
 
 
 def integration_test(root: Path, samples_per_split: int) -> dict[str, object]:

@@ -7,7 +7,8 @@ through every per-sample function and visualizer; ``naive`` the official example
 on the same functions and its per-sample ``ratio`` to ours; ``inference`` Keras and ONNX
 throughput per trained family; ``faithfulness`` the deletion test of each word-heatmap method;
 ``linear_reference`` TF-IDF + logistic regression on the same split and vocabulary size,
-beside the word models' accuracies and their ratio to it; ``memory`` peak RSS.
+beside the word models' accuracies and their ratio to it; ``probes`` behavioural probe pass
+rates per trained family (``imdb.tools.bench.probes``); ``memory`` peak RSS.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 
 from imdb.tools.bench.linear import linear_reference
 from imdb.tools.bench.naive import NaiveIntegration, extract_reviews
+from imdb.tools.bench.probes import bench_probes
 from imdb.tools.bench.timing import Stopwatch, peak_memory_mb, time_calls
 from imdb.contract.config import MODEL_FAMILIES, Config
 from imdb.contract.model_files import BERT_INPUT_NAMES, ONNX_SUFFIX, WORD_INPUT_NAMES, ModelError, model_path
@@ -194,7 +196,7 @@ def bench_faithfulness(config: Config, n_samples: int) -> dict[str, Any]:
 
 def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = NAIVE_SAMPLES,
               inference: bool = True, faithfulness_samples: int = FAITHFULNESS_SAMPLES,
-              linear: bool = True, progress: bool = True) -> dict[str, Any]:
+              linear: bool = True, probes: bool = True, progress: bool = True) -> dict[str, Any]:
     """All sections in one process, so the figures are comparable with each other."""
     with tempfile.TemporaryDirectory(prefix="imdb-bench-") as scratch:
         workdir = Path(scratch)
@@ -219,5 +221,7 @@ def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = 
             result["faithfulness"] = bench_faithfulness(config, faithfulness_samples)
         if linear:
             result["linear_reference"] = linear_reference(config, pipeline, limit)
+        if probes:
+            result["probes"] = bench_probes(config, progress=progress)
         result["memory"] = {"peak_rss_mb": peak_memory_mb()}
     return result

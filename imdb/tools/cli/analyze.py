@@ -27,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, help="output directory (default: reports/<model>-<split>/)")
     parser.add_argument("--layer", default=settings.DEFAULT_LAYER,
                         help=f"layer whose output is mapped (default: {settings.DEFAULT_LAYER})")
+    parser.add_argument("--space", default=settings.DEFAULT_SPACE, choices=settings.SPACES,
+                        help="map and cluster the model's latent layer, or the model-independent content "
+                             "space (TF-IDF + SVD topics; the cluster table then gives accuracy per topic)")
     parser.add_argument("--projection", default=settings.DEFAULT_PROJECTION, choices=settings.PROJECTIONS)
     parser.add_argument("--cluster", dest="cluster_method", default=settings.DEFAULT_CLUSTER_METHOD,
                         choices=settings.CLUSTER_METHODS, help="k-means on the latent space, or HDBSCAN on the map")
@@ -39,6 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="integrated-gradients steps")
     parser.add_argument("--faithfulness-samples", type=int, default=settings.DEFAULT_FAITHFULNESS_SAMPLES,
                         help="reviews for the heatmap deletion test, per method (0 skips it)")
+    parser.add_argument("--no-probes", action="store_true", help="leave out the Behaviour section (probes)")
+    parser.add_argument("--probe-failing", type=int, default=settings.DEFAULT_PROBE_FAILING,
+                        help="failing probe cases shown with a heatmap per capability and model")
     parser.add_argument("--compare", choices=MODEL_FAMILIES, help="second model family to compare with")
     parser.add_argument("--compare-model-dir", help="directory of the second model (default: --model-dir)")
     parser.add_argument("--compare-format", choices=MODEL_FORMATS, default=KERAS_FORMAT,
@@ -54,9 +60,10 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     options = AnalyzeOptions(
-        split=args.split, limit=args.limit, out=args.out, layer=args.layer, projection=args.projection,
+        split=args.split, limit=args.limit, out=args.out, layer=args.layer, space=args.space, projection=args.projection,
         cluster_method=args.cluster_method, clusters=args.clusters, top=args.top, method=args.method,
         steps=args.steps, faithfulness_samples=args.faithfulness_samples, compare=args.compare,
         compare_model_dir=args.compare_model_dir,
-        compare_format=args.compare_format, progress=not args.no_progress)
+        compare_format=args.compare_format, probes=not args.no_probes, probe_failing=args.probe_failing,
+        progress=not args.no_progress)
     return print_result(analyze(config, options))

@@ -20,6 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="reviews for the heatmap deletion test (0 skips it)")
     parser.add_argument("--no-linear-reference", action="store_true",
                         help="skip the TF-IDF + logistic regression reference on the same split")
+    parser.add_argument("--no-probes", action="store_true", help="skip the behavioural probe pass rates per family")
     add_progress_option(parser)
     parser.set_defaults(func=_bench)
 
@@ -29,5 +30,5 @@ def _bench(args: argparse.Namespace) -> int:
 
     result = run_bench(config_from_args(args), limit=args.limit, naive_samples=args.naive_samples,
                        inference=not args.no_inference, faithfulness_samples=args.faithfulness_samples,
-                       linear=not args.no_linear_reference, progress=not args.no_progress)
+                       linear=not args.no_linear_reference, probes=not args.no_probes, progress=not args.no_progress)
     return print_result(result)

@@ -19,8 +19,9 @@ from imdb.contract.config import MODEL_FAMILIES, MODEL_FORMATS, Config, ConfigEr
 EXIT_OK = 0
 # Exit status of a settings or input error (argparse uses the same for bad flags).
 USAGE_ERROR = 2
-# TensorFlow's native log threshold: 3 hides its INFO, WARNING and ERROR start-up lines
-# (``failed call to cuInit`` on a machine without a GPU); ``--tf-log``/``IMDB_TF_LOG`` bring them back.
+# TensorFlow's native log threshold: 3 hides its INFO, WARNING and ERROR lines once it has read
+# it; ``--tf-log``/``IMDB_TF_LOG=LEVEL`` bring them back (the start-up lines it prints before are
+# filtered by ``native_logs``).
 TF_LOG_ENV = "IMDB_TF_LOG"
 TF_NATIVE_LOG_ENV = "TF_CPP_MIN_LOG_LEVEL"
 TF_QUIET_LEVEL = "3"
@@ -70,11 +71,17 @@ def print_result(result: dict[str, Any]) -> int:
 
 
 def quiet_tensorflow(verbose: bool) -> None:
-    """Set TensorFlow's native log level before anything imports it (sub-commands import it lazily)."""
-    if verbose:
-        os.environ[TF_NATIVE_LOG_ENV] = TF_VERBOSE_LEVEL
-    else:
-        os.environ[TF_NATIVE_LOG_ENV] = os.environ.get(TF_LOG_ENV) or TF_QUIET_LEVEL
+    """Keep TensorFlow's start-up logs out of the terminal, before anything imports it (the
+    sub-commands import it lazily): its log level, and a filter for the native lines it prints
+    regardless (``imdb.tools.cli.native_logs``). ``--tf-log`` or ``$IMDB_TF_LOG`` (a level) show them."""
+    requested = os.environ.get(TF_LOG_ENV)
+    if verbose or requested:
+        os.environ[TF_NATIVE_LOG_ENV] = TF_VERBOSE_LEVEL if verbose else requested
+        return
+    os.environ[TF_NATIVE_LOG_ENV] = TF_QUIET_LEVEL
+    from imdb.tools.cli.native_logs import hide_native_logs
+
+    hide_native_logs()
 
 
 def user_errors() -> tuple[type[BaseException], ...]:

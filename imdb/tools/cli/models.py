@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from imdb.contract.config import MODEL_FORMATS
 from imdb.contract.names import SPLITS, VALIDATION
@@ -13,6 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _register_train(subparsers)
     _register_evaluate(subparsers)
     _register_export(subparsers)
+    _register_content_space(subparsers)
 
 
 def _register_train(subparsers: argparse._SubParsersAction) -> None:
@@ -60,3 +62,18 @@ def _export(args: argparse.Namespace) -> int:
     from imdb.tools.export import export
 
     return print_result(export(config_from_args(args), args.format))
+
+
+def _register_content_space(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "content-space", help="fit the model-independent content space (TF-IDF + SVD) on the training split")
+    add_config_options(parser, model=False)
+    parser.add_argument("--out", type=Path, help="asset to write (default: imdb/assets/content_space.npz)")
+    parser.set_defaults(func=_content_space)
+
+
+def _content_space(args: argparse.Namespace) -> int:
+    from imdb.runtime.content_space import CONTENT_SPACE_FILE
+    from imdb.training.content_space import fit_content_space
+
+    return print_result(fit_content_space(config_from_args(args), out=args.out or CONTENT_SPACE_FILE))

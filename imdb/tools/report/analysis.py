@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,9 +30,13 @@ from imdb.tools.report.latent import extract
 from imdb.tools.report.mislabeled import LabelIssues, find_label_issues
 from imdb.tools.report.samples import Predictions, Samples, collect, score
 from imdb.tools.report.settings import (AnalysisError, DEFAULT_CLUSTER_METHOD, DEFAULT_CLUSTERS, DEFAULT_FAITHFULNESS_SAMPLES,
-                                  DEFAULT_LAYER, DEFAULT_PROJECTION, DEFAULT_SPLIT, DEFAULT_TOP, REPORTS_DIR)
+                                  DEFAULT_LAYER, DEFAULT_PROBE_FAILING, DEFAULT_PROJECTION, DEFAULT_SPACE, DEFAULT_SPLIT,
+                                  DEFAULT_TOP, MODEL_SPACE, REPORTS_DIR)
 from imdb.tools.report.timing import StepTimer
 from imdb.tools.report.words import TermCounts
+
+if TYPE_CHECKING:
+    from imdb.tools.probes.run import Behaviour
 
 # Fewer samples than this leave nothing to map, cluster or correlate.
 MIN_SAMPLES = 10
@@ -46,6 +50,7 @@ class AnalyzeOptions:
     limit: int | None = None
     out: Path | None = None
     layer: str = DEFAULT_LAYER
+    space: str = DEFAULT_SPACE
     projection: str = DEFAULT_PROJECTION
     cluster_method: str = DEFAULT_CLUSTER_METHOD
     clusters: int = DEFAULT_CLUSTERS
@@ -59,11 +64,14 @@ class AnalyzeOptions:
     # whatever ``model_format`` the integration serves.
     compare_format: str = KERAS_FORMAT
     batch_size: int = DEFAULT_BATCH_SIZE
+    probes: bool = True
+    probe_failing: int = DEFAULT_PROBE_FAILING
     progress: bool = True
 
     def out_dir(self, config: Config) -> Path:
-        """``--out``, else ``reports/<model>-<split>/`` under the working directory."""
-        return (self.out or Path(REPORTS_DIR) / f"{config.model}-{self.split}").expanduser().resolve()
+        """``--out``, else ``reports/<model>-<split>[-content]/`` under the working directory."""
+        suffix = "" if self.space == MODEL_SPACE else f"-{self.space}"
+        return (self.out or Path(REPORTS_DIR) / f"{config.model}-{self.split}{suffix}").expanduser().resolve()
 
 
 @dataclass
@@ -97,6 +105,7 @@ class Analysis:
     comparison: Comparison | None = None
     heatmaps: dict[str, dict[str, Heatmap]] = field(default_factory=dict)
     faithfulness: list[dict[str, Any]] = field(default_factory=list)
+    behaviour: "Behaviour | None" = None
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -125,7 +134,8 @@ def run_analysis(config: Config, options: AnalyzeOptions, timer: StepTimer) -> A
                    explainer=Explainer(pipeline, model))
     summary = scoring.summarize(samples.labels, outputs.logits, config.labels)
     with timer("projection"):
-        reduced = projection.reduce(outputs.latent, seed=config.seed)
+        vectors = outputs.latent if options.space == MODEL_SPACE else content_vectors(pipeline, samples.ids)
+        reduced = projection.reduce(vectors, seed=config.seed)
         coords = projection.project(reduced, options.projection, seed=config.seed, progress=options.progress)
     with timer("clusters"):
         assignments = clustering.cluster(reduced, coords, options.cluster_method, options.clusters, seed=config.seed)
@@ -146,11 +156,32 @@ def run_analysis(config: Config, options: AnalyzeOptions, timer: StepTimer) -> A
             _compare(analysis, config, options)
     with timer("heatmaps"):
         _heatmaps(analysis, options)
+    if options.probes:
+        with timer("probes"):
+            analysis.behaviour = _behaviour(analysis, options, model)
     if options.faithfulness_samples > 0:
         with timer("faithfulness"):
             analysis.faithfulness = _faithfulness(config, options, model)
     analysis.timings = timer.rounded()
     return analysis
+
+
+def content_vectors(pipeline: Pipeline, ids: list[str]) -> np.ndarray:
+    """The content-space vector of every sample (the same vectors the binder serves)."""
+    return np.stack([pipeline.content_vector(sample_id) for sample_id in ids])
+
+
+def _behaviour(analysis: Analysis, options: AnalyzeOptions, model: Any) -> "Behaviour":
+    """The probes on the analysed model (and the compared one), heatmaps by the same explainers."""
+    from imdb.tools.probes.run import ProbeTarget, run_probes
+
+    runs = [(analysis.run, model)]
+    if analysis.other is not None:
+        runs.append((analysis.other, analysis.other.explainer.model))
+    targets = [ProbeTarget(name=run.name, pipeline=run.pipeline, model=keras_model, explainer=run.explainer)
+               for run, keras_model in runs]
+    return run_probes(targets, failing_shown=options.probe_failing, method=options.method, steps=options.steps,
+                      batch_size=options.batch_size, progress=options.progress)
 
 
 def _faithfulness(config: Config, options: AnalyzeOptions, model: Any) -> list[dict[str, Any]]:

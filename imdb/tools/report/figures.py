@@ -9,7 +9,7 @@ WebGL, which keeps panning fluid where SVG would redraw tens of thousands of nod
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -20,6 +20,9 @@ from imdb.tools.report.compare import Comparison
 from imdb.tools.report.metadata_loss import FieldLoss
 from imdb.tools.report.samples import Predictions, Samples
 
+if TYPE_CHECKING:
+    from imdb.tools.probes.run import Behaviour
+
 WEBGL_THRESHOLD = 5000
 MARKER_SIZE_RANGE = (3.0, 14.0)
 # Losses above this quantile get the largest marker, so one outlier does not shrink the rest.
@@ -27,6 +30,7 @@ LOSS_SIZE_QUANTILE = 0.99
 MAP_HEIGHT = 620
 SUMMARY_HEIGHT = 380
 COMPARE_HEIGHT = 420
+BEHAVIOUR_HEIGHT = 460
 PANEL_HEIGHT = 300
 LEGEND_MARGIN = 90
 METADATA_COLUMNS = 3
@@ -186,4 +190,31 @@ def comparison_figure(comparison: Comparison) -> go.Figure:
     figure.update_layout(template=TEMPLATE, barmode="group", height=COMPARE_HEIGHT,
                          yaxis=dict(title="accuracy", range=[0, ACCURACY_AXIS_TOP]),
                          title="Accuracy overall and on reviews containing the cue words", margin=MARGIN)
+    return figure
+
+
+def pass_rate_bars(behaviour: "Behaviour") -> list[tuple[str, list[str], list[float], list[float], list[float]]]:
+    """Per model: name, capabilities, pass rates, and the distances to the interval's bounds."""
+    bars = []
+    for model in behaviour.models:
+        names = [row.capability for row in model.rates]
+        values = [row.rate.value for row in model.rates]
+        above = [row.rate.high - row.rate.value for row in model.rates]
+        below = [row.rate.value - row.rate.low for row in model.rates]
+        bars.append((model.name, names, values, above, below))
+    return bars
+
+
+def behaviour_figure(behaviour: "Behaviour") -> go.Figure:
+    """Pass rate per capability and model, with the Wilson interval as error bars."""
+    figure = go.Figure([
+        go.Bar(x=names, y=values, name=name, marker_color=MODEL_COLOURS[index % len(MODEL_COLOURS)],
+               error_y=dict(type="data", array=above, arrayminus=below, visible=True),
+               text=[f"{value:.2f}" for value in values], textposition="outside",
+               hovertemplate="%{x}: pass rate %{y:.3f}<extra>" + name + "</extra>")
+        for index, (name, names, values, above, below) in enumerate(pass_rate_bars(behaviour))])
+    figure.update_layout(template=TEMPLATE, barmode="group", height=BEHAVIOUR_HEIGHT,
+                         yaxis=dict(title="pass rate", range=[0, ACCURACY_AXIS_TOP]),
+                         xaxis=dict(tickangle=TICK_ANGLE), title="Behavioural probes: pass rate per capability "
+                         "(error bars: 95 % Wilson interval)", margin=MARGIN)
     return figure

@@ -17,7 +17,7 @@ def analyze(config: Config, options: AnalyzeOptions) -> dict[str, Any]:
     out = options.out_dir(config)
     with timer("write report"):
         files = write_report(analysis, out)
-    return {"out": str(files["index.html"]), "model": config.model, "split": options.split,
+    return {"out": str(files["index.html"]), "model": config.model, "split": options.split, "space": options.space,
             "n": len(analysis.samples), "accuracy": analysis.summary["accuracy"], "loss": analysis.summary["loss"],
             "macro_f1": analysis.summary["macro_f1"], "compare": analysis.other.name if analysis.other else None,
             "timings": timer.rounded(), "seconds": round(timer.total, 1)}

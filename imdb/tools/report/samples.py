@@ -17,7 +17,8 @@ import numpy as np
 from imdb.runtime import components
 from imdb.runtime import scoring
 from imdb.data import DataError
-from imdb.runtime.metadata import SampleMetadata, plain_text
+from imdb.runtime.metadata import SampleMetadata
+from imdb.text.plain import plain_text
 from imdb.runtime.pipeline import Pipeline
 
 # The binder's metadata functions, under the names they are registered with in leap_binder.py;
@@ -25,6 +26,8 @@ from imdb.runtime.pipeline import Pipeline
 LABEL_METADATA = "label"
 METADATA_GROUPS: tuple[tuple[str, Callable[[SampleMetadata], dict[str, object]]], ...] = tuple(
     (name, function) for name, function, _ in components.METADATA_GROUPS)
+# The probe metadata reads the probe case, not the review's metadata: a constant for reviews.
+PROBE_METADATA = "probe"
 SNIPPET_CHARS = 160
 
 
@@ -92,6 +95,8 @@ def metadata_columns(pipeline: Pipeline, ids: list[str]) -> dict[str, np.ndarray
         for group, function in METADATA_GROUPS:
             for key, value in function(meta).items():
                 rows.setdefault(f"{group}_{key}", []).append(value)
+        for key, value in components.probe_metadata(pipeline.probe_case(sample_id)).items():
+            rows.setdefault(f"{PROBE_METADATA}_{key}", []).append(value)
     return {name: np.asarray(values) for name, values in rows.items()}
 
 

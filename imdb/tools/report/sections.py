@@ -7,15 +7,19 @@ verdict are assembled from them, never written in advance.
 from __future__ import annotations
 
 import html
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from imdb.tools.report import figures
-from imdb.tools.report.analysis import Analysis, ModelRun
+from imdb.tools.report.analysis import Analysis, AnalyzeOptions, ModelRun
 from imdb.tools.report.heatmaps import Heatmap, heatmap_html, legend_html
 from imdb.tools.report.metadata_loss import Claim
 from imdb.tools.report.page import Markup, Section, figure_html, table_html
+from imdb.tools.report.settings import MODEL_SPACE
+
+if TYPE_CHECKING:
+    from imdb.tools.probes.run import Behaviour, ModelProbe
 
 # Metadata shown on each sample card: dashboard name -> short label.
 CARD_METADATA = {"text_word_count": "words", "text_oov_count": "OOV", "text_truncated": "truncated",
@@ -55,11 +59,19 @@ def summary_section(analysis: Analysis) -> Section:
     return Section("summary", "1. Summary", body)
 
 
+def space_name(options: AnalyzeOptions) -> str:
+    """What the map shows: the model layer or the content space."""
+    return f"'{options.layer}' layer" if options.space == MODEL_SPACE else "content space (TF-IDF + SVD)"
+
+
 def population_section(analysis: Analysis) -> Section:
     """The latent-space map coloured by ground truth and sized by loss."""
     options = analysis.options
-    title = f"{analysis.run.name}: '{options.layer}' layer, {options.projection.upper()} of {len(analysis.samples):,} samples"
-    note = ("<p class='note'>Each dot is a review at its position in the model's latent space. Colour: ground "
+    title = (f"{analysis.run.name}: {space_name(options)}, {options.projection.upper()} of "
+             f"{len(analysis.samples):,} samples")
+    where = ("the model's latent space" if options.space == MODEL_SPACE else
+             "the content space (TF-IDF of its words reduced by SVD: topics, whatever the model)")
+    note = (f"<p class='note'>Each dot is a review at its position in {where}. Colour: ground "
             "truth; size: loss; ×: misclassified. Hover a dot for its id, label, prediction and opening words; "
             "click legend entries to hide a class.</p>")
     figure = figures.population_map(analysis.coords, analysis.samples, analysis.run.predictions, analysis.labels,
@@ -70,7 +82,8 @@ def population_section(analysis: Analysis) -> Section:
 def clusters_section(analysis: Analysis) -> Section:
     """The map coloured by cluster and the per-cluster table."""
     options, labels = analysis.options, analysis.labels
-    method = (f"k-means (k = {options.clusters}) on the PCA-reduced latent vectors" if options.cluster_method == "kmeans"
+    vectors = "latent vectors" if options.space == MODEL_SPACE else "content (topic) vectors"
+    method = (f"k-means (k = {options.clusters}) on the PCA-reduced {vectors}" if options.cluster_method == "kmeans"
               else "HDBSCAN on the 2-D map")
     figure = figures.cluster_map(analysis.coords, analysis.assignments, analysis.samples, analysis.run.predictions,
                                  labels, analysis.samples.snippets, f"Clusters: {method}")
@@ -245,12 +258,69 @@ def timings_section(analysis: Analysis) -> Section:
                    table_html(("step", "seconds"), rows))
 
 
+def _rate_cell(model: "ModelProbe", index: int) -> str:
+    rate = model.rates[index].rate
+    return f"{_pct(rate.value)} [{_pct(rate.low)}, {_pct(rate.high)}]"
+
+
+def probe_card(behaviour: "Behaviour", model: "ModelProbe", sample_id: str, labels: Sequence[str]) -> str:
+    """One failing probe case: what it tests, what was expected, what the model did, its heatmap."""
+    from imdb.probes.outcomes import POSITIVE
+
+    case = behaviour.case(sample_id)
+    p = model.positive[sample_id]
+    positive = labels[POSITIVE]
+    if case.kind == "minimum_functionality":
+        expected = f"expected {labels[case.label]}"
+    else:
+        source = model.positive[case.source_id]
+        wanted = {"up": "should rise", "down": "should fall"}.get(case.direction, "prediction should not flip")
+        expected = f"source review {case.source_id}: p({positive}) = {source:.3f}; {wanted}"
+    head = (f"{html.escape(model.name)} · {html.escape(case.capability)} ({html.escape(case.kind)}) · "
+            f"{html.escape(sample_id)} · {html.escape(expected)} · p({positive}) = {p:.3f} → failed")
+    heatmap = model.heatmaps.get(sample_id)
+    heat = heatmap_html(heatmap) if heatmap is not None else f"<p class='note'>{html.escape(case.text)}</p>"
+    return f'<div class="sample probe"><div class="head">{head}</div>{heat}</div>'
+
+
+def behaviour_section(behaviour: "Behaviour", labels: Sequence[str], anchor: str = "behaviour",
+                      title: str = "Behaviour: what each model understands") -> Section:
+    """Pass rates per capability and model (table, bar chart), a verdict sentence per
+    capability, and the failing cases with their word heatmaps."""
+    models = behaviour.models
+    first = models[0]
+    suite = behaviour.probes.suite
+    intro = (f"<p class='note'>CheckList-style probes (Ribeiro et al., ACL 2020) from {html.escape(suite.path.name)} "
+             f"(seed {suite.seed}, {len(behaviour.probes):,} cases). Minimum functionality: templated reviews with a "
+             f"known label. Invariance: real validation reviews with a name, a quoted title, the numbers or one "
+             f"neutral word changed; the prediction must not flip. Directional: a clearly negative or positive "
+             f"closing sentence appended; p({html.escape(labels[-1])}) must move that way (tolerance "
+             f"{suite.directional_tolerance}). Intervals: 95 % Wilson; differences: Newcombe's hybrid score "
+             f"interval.</p>")
+    headers = ("capability", "kind", "cases", *[f"{model.name} pass rate [95 % CI]" for model in models])
+    rows = [(row.capability, row.kind, f"{row.rate.n:,}", *[_rate_cell(model, index) for model in models])
+            for index, row in enumerate(first.rates)]
+    table = table_html(headers, rows, text_columns=(0, 1))
+    sentences = "".join(f"<li>{html.escape(verdict.sentence)}</li>" for verdict in behaviour.verdicts)
+    cards = []
+    for model in models:
+        shown = [sample_id for group in model.failing.values() for sample_id in group]
+        if shown:
+            cards.append(f"<h3>{html.escape(model.name)}: failing cases, the most confidently wrong per capability</h3>")
+            cards.extend(probe_card(behaviour, model, sample_id, labels) for sample_id in shown)
+    body = (intro + table + f"<ul class='verdicts'>{sentences}</ul>" +
+            figure_html(figures.behaviour_figure(behaviour), f"fig-{anchor}") + legend_html() + "\n".join(cards))
+    return Section(anchor, title, body)
+
+
 def all_sections(analysis: Analysis) -> list[Section]:
     """The sections in page order; the comparison only when a second model was given."""
     sections = [summary_section(analysis), population_section(analysis), clusters_section(analysis),
                 metadata_section(analysis), samples_section(analysis), mislabeled_section(analysis)]
     if analysis.comparison is not None:
         sections.append(compare_section(analysis))
+    if analysis.behaviour is not None:
+        sections.append(behaviour_section(analysis.behaviour, analysis.labels))
     if analysis.faithfulness:
         sections.append(faithfulness_section(analysis))
     sections.append(timings_section(analysis))

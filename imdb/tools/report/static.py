@@ -9,7 +9,7 @@ state is involved, and each file is written atomically.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -19,15 +19,19 @@ from imdb.contract.files import atomic_path
 from imdb.tools.report.clusters import NOISE
 from imdb.tools.report.compare import Comparison
 from imdb.tools.report.figures import (COUNT_COLOUR, LABEL_COLOURS, LOSS_COLOUR, METADATA_COLUMNS, MODEL_COLOURS,
-                                 bin_label, cluster_name, marker_sizes)
+                                 bin_label, cluster_name, marker_sizes, pass_rate_bars)
 from imdb.tools.report.metadata_loss import FieldLoss
 from imdb.tools.report.samples import Predictions, Samples
+
+if TYPE_CHECKING:
+    from imdb.tools.probes.run import Behaviour
 
 DPI = 100
 MAP_SIZE = (9.0, 7.0)
 PANEL_SIZE = (5.0, 3.2)
 SUMMARY_SIZE = (10.0, 4.0)
 COMPARE_SIZE = (8.0, 4.0)
+BEHAVIOUR_SIZE = (11.0, 4.5)
 BAR_WIDTH = 0.4
 CLUSTER_MARKER_AREA = 4
 CROSS_LINE_WIDTH = 0.6
@@ -154,5 +158,24 @@ def comparison_png(comparison: Comparison, path: Path) -> Path:
     axes.set_ylim(0, 1)
     axes.set_ylabel("accuracy")
     axes.set_title("Accuracy overall and on reviews with the cue words")
+    axes.legend()
+    return save(figure, path)
+
+
+def behaviour_png(behaviour: "Behaviour", path: Path) -> Path:
+    """Pass rate per capability and model, with the Wilson interval as error bars."""
+    bars = pass_rate_bars(behaviour)
+    figure = Figure(figsize=BEHAVIOUR_SIZE)
+    axes = figure.subplots()
+    width = 1.0 / (len(bars) + 1)
+    for index, (name, names, values, above, below) in enumerate(bars):
+        positions = np.arange(len(names)) + (index - (len(bars) - 1) / 2) * width
+        axes.bar(positions, values, width, yerr=[below, above], capsize=2, label=name,
+                 color=MODEL_COLOURS[index % len(MODEL_COLOURS)])
+    names = bars[0][1]
+    axes.set_xticks(np.arange(len(names)), names, rotation=TICK_ROTATION, ha="right", fontsize=TICK_FONT_SIZE + 1)
+    axes.set_ylim(0, 1)
+    axes.set_ylabel("pass rate")
+    axes.set_title("Behavioural probes: pass rate per capability (95 % Wilson interval)")
     axes.legend()
     return save(figure, path)

@@ -25,7 +25,7 @@ INDEX_FILE = "index.html"
 SAMPLES_FILE = "samples.csv"
 SUMMARY_FILE = "report.json"
 PNG_FILES = {"summary": "summary.png", "population": "population.png", "clusters": "clusters.png",
-             "metadata": "metadata_loss.png", "compare": "compare.png"}
+             "metadata": "metadata_loss.png", "compare": "compare.png", "behaviour": "behaviour.png"}
 PROBABILITY_DIGITS = 6
 COMPARE_PREFIX = "compare_"
 
@@ -74,6 +74,8 @@ def write_pngs(analysis: Analysis, out: Path) -> dict[str, Path]:
     }
     if analysis.comparison is not None:
         files[PNG_FILES["compare"]] = static.comparison_png(analysis.comparison, out / PNG_FILES["compare"])
+    if analysis.behaviour is not None:
+        files[PNG_FILES["behaviour"]] = static.behaviour_png(analysis.behaviour, out / PNG_FILES["behaviour"])
     return files
 
 
@@ -156,6 +158,10 @@ def summary_json(analysis: Analysis) -> dict[str, Any]:
         "faithfulness": list(analysis.faithfulness),
         "timings": dict(analysis.timings),
     }
+    if analysis.behaviour is not None:
+        from imdb.tools.probes.run import summary_json as probes_json
+
+        result["probes"] = probes_json(analysis.behaviour)
     if analysis.comparison is not None:
         comparison = analysis.comparison
         result["comparison"] = {

@@ -1,0 +1,38 @@
+"""The benchmark's ``probes`` section: behavioural probe pass rates per trained model family.
+
+Why in the benchmark: a model change (new architecture, other training settings) then shows
+up as a capability change — negation, contrast, invariance — beside the speed figures, in the
+same run and on the same cases. No heatmaps here: only the rates and their intervals.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from imdb.contract.config import MODEL_FAMILIES, Config
+from imdb.contract.model_files import ModelError
+from imdb.tools.probes.run import ProbeTarget, probe_model
+
+ROUND = 4
+
+
+def bench_probes(config: Config, families: Sequence[str] = MODEL_FAMILIES, *, progress: bool = True) -> dict[str, Any]:
+    """Per family with a trained model: pass rate and 95 % Wilson interval per capability."""
+    from imdb.models.loading import load_keras_model
+    from imdb.runtime.pipeline import Pipeline
+
+    results: dict[str, Any] = {}
+    for family in families:
+        family_config = config.with_overrides(model=family)
+        try:
+            model = load_keras_model(family_config)
+        except (ModelError, ValueError) as exc:
+            results[family] = {"skipped": str(exc)}
+            continue
+        pipeline = Pipeline(family_config)
+        result = probe_model(ProbeTarget(name=family, pipeline=pipeline, model=model), pipeline.probes,
+                             progress=progress)
+        results[family] = {row.capability: {"kind": row.kind, "n": row.rate.n, "pass_rate": round(row.rate.value, ROUND),
+                                            "ci": [round(row.rate.low, ROUND), round(row.rate.high, ROUND)]}
+                           for row in result.rates}
+    return results
