@@ -71,7 +71,10 @@ def _predict(model, inputs):
 @tensorleap_integration_test()
 def integration_test(sample_id, subset):
     inputs = _model_inputs(sample_id, subset)
-    prediction, latent = _predict(load_model(), inputs)
+    # Indexed, not unpacked: in code-loader's mapping pass the outputs are a placeholder.
+    outputs = _predict(load_model(), inputs)
+    prediction = outputs[0]
+    latent = outputs[1]
     gt = sentiment(sample_id, subset)
 
     model_latent_space(latent)
