@@ -56,7 +56,6 @@ WORKERS = 3
 SAMPLE_LIMIT = 12
 STALE_SOURCE_FAMILY = "cnn"
 PARITY_SAMPLES = 16
-TEXT_SCORES_GLOB = "text-scores-*.json"
 NO_DISTRIBUTION = re.compile(r"(?:No matching distribution found for|satisfies the requirement) (\S+)")
 
 CONFIG = load_config()
@@ -232,11 +231,14 @@ def run_workers(python: Path, root: Path, env: dict[str, str], outputs: list[Pat
     return [json.loads(out.read_text(encoding="utf-8")) for out in outputs]
 
 
-def persisted_scores(data_root: Path) -> int:
-    """How many distinct reviews have text scores in the data root's shared score file."""
-    files = sorted(data_root.glob(f"**/{TEXT_SCORES_GLOB}"))
-    assert len(files) == 1, f"expected one text-scores file under {data_root}, found {files}"
-    return len(json.loads(files[0].read_text(encoding="utf-8"))["scores"])
+def persisted_scores(results: list[dict], data_root: Path) -> int:
+    """How many distinct reviews have text scores in the corpus's shared score file, which all
+    workers must have used (one file, in the shared data root)."""
+    files = {Path(result["text_scores_file"]) for result in results}
+    assert len(files) == 1, f"the workers used different text-score files: {sorted(files)}"
+    (path,) = files
+    assert path.resolve().is_relative_to(data_root.resolve()), f"{path} is not in the shared data root"
+    return len(json.loads(path.read_text(encoding="utf-8"))["scores"])
 
 
 def test_platform_workers_agree_with_development_and_score_text_once(
@@ -248,7 +250,7 @@ def test_platform_workers_agree_with_development_and_score_text_once(
     samples = first[0]["samples"]
     assert len(samples) >= 2 * SAMPLE_LIMIT and all(result["samples"] == samples for result in first)
     scored = [result["text_scored_in_process"] for result in first]
-    persisted = persisted_scores(shared_root)
+    persisted = persisted_scores(first, shared_root)
     assert persisted >= len(samples), f"{persisted} reviews have text scores, {len(samples)} were served"
     assert sum(scored) == persisted, f"{WORKERS} workers scored {scored} reviews; {persisted} distinct ones are stored"
     every = next(iter(samples.values()))

@@ -82,6 +82,7 @@ def evaluate(root: Path) -> dict[str, Any]:
             samples[f"{state.name}/{sample_id}"] = _one_sample(loader, model, state, sample_id, np)
     return {"samples": samples, "reviews": len(pipeline.corpus),
             "text_scored_in_process": pipeline.metadata_store.text_scores.computed_in_process,
+            "text_scores_file": str(pipeline.metadata_store.text_scores.path),
             "imdb": sys.modules["imdb"].__file__, "pid": os.getpid()}
 
 
