@@ -1,15 +1,17 @@
 """Tensorleap entry file: loads the configured model and wires the components together.
 
-``load_model`` returns the model chosen by ``imdb/project_config.yaml`` (family and format);
-``integration_test`` only calls decorated functions, as code-loader requires. Running this
-file checks a few samples of every split locally.
+``load_model`` returns the model chosen by ``imdb/project_config.yaml`` (family and format:
+by default an onnxruntime session of ``model/<family>.onnx``, the file ``leap push -m``
+uploads); ``integration_test`` only calls decorated functions, as code-loader requires.
+Running this file checks a few samples of every split locally and plots one sample's
+visualizers; only that local run imports code-loader's ``visualize`` (and so matplotlib),
+which the platform, installing ``requirements.txt`` alone, does not have.
 """
 
 import imdb  # noqa: F401  (switches code-loader analytics off before code_loader is imported)
 
 from code_loader.contract.datasetclasses import PredictionTypeHandler
 from code_loader.inner_leap_binder.leapbinder_decorators import tensorleap_integration_test, tensorleap_load_model
-from code_loader.plot_functions.visualize import visualize
 
 from leap_binder import (
     CONFIG,
@@ -33,6 +35,7 @@ from leap_binder import (
 )
 from imdb.contract.model_files import (ATTENTION_MASK, INPUT_IDS, LATENT_OUTPUT, TOKEN_TYPE_IDS, WORD_INPUT,
                                        token_input)
+from imdb.contract.config import INT8_ONNX_FORMAT, ONNX_FORMAT
 from imdb.models.loading import load_inference_model
 
 if CONFIG.is_bert:
@@ -59,12 +62,18 @@ def _model_inputs(sample_id, subset):
     return {WORD_INPUT: input_tokens(sample_id, subset)}
 
 
+def _predict(model, inputs):
+    """The served outputs (logits, latent): onnxruntime's ``run`` or a Keras call."""
+    if CONFIG.model_format in (ONNX_FORMAT, INT8_ONNX_FORMAT):
+        return model.run(None, inputs)
+    return model(list(inputs.values()))
+
+
 @tensorleap_integration_test()
 def integration_test(sample_id, subset):
     inputs = _model_inputs(sample_id, subset)
-    model = load_model()
-    is_onnx = CONFIG.model_format in ("onnx", "onnx-int8")
-    outputs = model.run(None, inputs) if is_onnx else model(list(inputs.values()))
+    # Indexed, not unpacked: in code-loader's mapping pass the outputs are a placeholder.
+    outputs = _predict(load_model(), inputs)
     prediction = outputs[0]
     latent = outputs[1]
     gt = sentiment(sample_id, subset)
@@ -82,10 +91,9 @@ def integration_test(sample_id, subset):
     metadata_readability(sample_id, subset)
     metadata_probe(sample_id, subset)
 
-    token_ids = inputs[token_input(CONFIG)]
-    visualize(review_visualizer(token_ids))
-    visualize(probabilities_visualizer(prediction, gt))
-    visualize(ground_truth_visualizer(gt))
+    review_visualizer(inputs[token_input(CONFIG)])
+    probabilities_visualizer(prediction, gt)
+    ground_truth_visualizer(gt)
 
 
 def run_local_check(samples_per_split: int = SAMPLES_PER_SPLIT) -> int:
@@ -99,5 +107,24 @@ def run_local_check(samples_per_split: int = SAMPLES_PER_SPLIT) -> int:
     return checked
 
 
+def plot_first_sample(visualize) -> None:
+    """Plot the visualizers of the first training sample with code-loader's ``visualize``.
+
+    Outside the integration test the encoders return one unbatched sample, so the model and
+    the visualizers get a batch of one.
+    """
+    subset = preprocess()[0]
+    sample_id = subset.sample_ids[0]
+    inputs = {name: value[None] for name, value in _model_inputs(sample_id, subset).items()}
+    prediction = _predict(load_model(), inputs)[0]
+    gt = sentiment(sample_id, subset)[None]
+    visualize(review_visualizer(inputs[token_input(CONFIG)]))
+    visualize(probabilities_visualizer(prediction, gt))
+    visualize(ground_truth_visualizer(gt))
+
+
 if __name__ == "__main__":
+    from code_loader.plot_functions.visualize import visualize
+
     print(f"integration test passed on {run_local_check()} samples ({CONFIG.model}, {CONFIG.model_format})")
+    plot_first_sample(visualize)

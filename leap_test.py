@@ -55,9 +55,10 @@ def leap_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return check_env(_data_uri(), os.environ.get("IMDB_DATA_ROOT") or tmp_path_factory.mktemp("leap-cache"))
 
 
-def run_leap_check(root: Path, env: dict[str, str], *extra: str) -> dict:
-    """``imdb/tools/leap_check.py`` run as a script on ``root``; returns its JSON verdict."""
-    completed = subprocess.run([sys.executable, str(CHECKER), "--root", str(root), *extra],
+def run_leap_check(root: Path, env: dict[str, str], *extra: str, python: str | Path = sys.executable) -> dict:
+    """``imdb/tools/leap_check.py`` run as a script on ``root`` (by ``python``, this interpreter
+    unless told, e.g. a venv built like the platform's); returns its JSON verdict."""
+    completed = subprocess.run([str(python), str(CHECKER), "--root", str(root), *extra],
                                cwd=root, env=env, capture_output=True, text=True, timeout=CHECK_TIMEOUT_S)
     assert completed.returncode == 0, f"leap check failed in {root}:\n{completed.stderr[-4000:]}"
     return parse_result(completed.stdout)
@@ -114,11 +115,18 @@ def included_files() -> list[str]:
     return bundle_files(REPO_ROOT, spec["include"], spec.get("exclude") or [])
 
 
-def test_bundle_of_leap_yaml_includes_passes_alone(leap_env: dict[str, str], tmp_path: Path) -> None:
-    bundle = tmp_path / "bundle"
-    for relative in included_files():
+def copy_bundle(bundle: Path) -> list[str]:
+    """Copy what ``leap push`` uploads into the empty directory ``bundle``; returns the files."""
+    files = included_files()
+    for relative in files:
         (bundle / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO_ROOT / relative, bundle / relative)
+    return files
+
+
+def test_bundle_of_leap_yaml_includes_passes_alone(leap_env: dict[str, str], tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    copy_bundle(bundle)
     verdict = run_leap_check(bundle, leap_env)
     assert_valid(verdict)
     assert Path(verdict["imdb"]).resolve().is_relative_to(bundle.resolve()), \

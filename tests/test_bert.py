@@ -110,12 +110,46 @@ def test_display_tokens_accept_a_batched_row(encoder: BertEncoder) -> None:
     assert len(encoder.display_tokens(ids)) == SHORT_LEN
 
 
-def test_encoder_from_config_uses_checkpoint_and_max_len(checkpoint: Path, imdb_data_uri: str,
-                                                         data_root: Path) -> None:
-    config = bert_config(checkpoint, imdb_data_uri, data_root, **{"bert.max_len": 24})
-    built = BertEncoder.from_config(config)
-    assert built.sequence_length == config.sequence_length == 24
-    assert built.encode("unbelievable").inputs["input_ids"].shape == (24,)
+def test_encoder_from_config_needs_no_checkpoint(checkpoint: Path, encoder: BertEncoder, imdb_data_uri: str,
+                                                 data_root: Path, tmp_path: Path) -> None:
+    """Serving tokenises with the committed vocabulary: a checkpoint that is nowhere (a missing
+    directory, an unreachable hub URI) does not matter, and the ids are the checkpoint's."""
+    review = "An unbelievable, Naïve film; I'd watch it again!"
+    for absent in (str(tmp_path / "no-such-checkpoint"), "hf://imdb-leap-tests/no-such-model"):
+        config = bert_config(Path(absent), imdb_data_uri, data_root, **{"bert.max_len": SHORT_LEN})
+        built = BertEncoder.from_config(config)
+        assert built.sequence_length == config.sequence_length == SHORT_LEN
+        np.testing.assert_array_equal(built.encode(review).inputs["input_ids"],
+                                      encoder.encode(review).inputs["input_ids"])
+
+
+def test_committed_vocabulary_is_the_checkpoints(checkpoint: Path) -> None:
+    """The asset cannot drift from the checkpoint training reads: same bytes, same lower-casing."""
+    from imdb.text.checkpoint import checkpoint_lowercases
+
+    config = load_config(environ={})
+    assert config.bert.vocab_file.read_bytes() == (checkpoint / "vocab.txt").read_bytes()
+    assert config.bert.lowercase == checkpoint_lowercases(str(checkpoint))
+
+
+def test_missing_vocabulary_asset_names_the_setting(tmp_path: Path) -> None:
+    missing = tmp_path / "no-vocab.txt"
+    config = load_config(environ={}, model="bert", **{"bert.vocab_file": str(missing)})
+    with pytest.raises(ConfigError, match=rf"bert\.vocab_file.*{missing.name}.*does not exist"):
+        BertEncoder.from_config(config)
+
+
+def test_training_refuses_a_checkpoint_with_another_vocabulary(checkpoint: Path, tmp_path: Path) -> None:
+    from imdb.models.bert import check_serving_tokenizer
+
+    other = tmp_path / "other_vocab.txt"
+    other.write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\nfilm\n", encoding="utf-8")
+    config = load_config(environ={}, model="bert", **{"bert.vocab_file": str(other)})
+    with pytest.raises(ConfigError, match=r"bert\.vocab_file.*other_vocab\.txt.*vocab\.txt"):
+        check_serving_tokenizer(config, str(checkpoint))
+    check_serving_tokenizer(load_config(environ={}, model="bert"), str(checkpoint))
+    with pytest.raises(ConfigError, match=r"bert\.lowercase"):
+        check_serving_tokenizer(load_config(environ={}, model="bert", **{"bert.lowercase": False}), str(checkpoint))
 
 
 def test_merge_wordpieces_sums_scores_and_drops_special_tokens() -> None:
@@ -144,8 +178,7 @@ def test_incomplete_checkpoint_directory_lists_missing_files(tmp_path: Path, che
         resolve_checkpoint(str(tmp_path))
 
 
-def test_hf_uri_offline_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch, imdb_data_uri: str,
-                                            data_root: Path) -> None:
+def test_hf_uri_offline_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     import huggingface_hub.constants
 
     # The hub client reads the variable at import time, so the constant is pinned too.
@@ -154,10 +187,6 @@ def test_hf_uri_offline_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch, imd
     uri = "hf://imdb-leap-tests/no-such-model"
     with pytest.raises(ConfigError, match=r"bert\.checkpoint.*hf://imdb-leap-tests/no-such-model.*local directory"):
         resolve_checkpoint(uri)
-    config = load_config(environ={}, model="bert", data=imdb_data_uri, data_root=data_root,
-                         **{"bert.checkpoint": uri})
-    with pytest.raises(ConfigError, match="no-such-model"):
-        BertEncoder.from_config(config)
 
 
 def test_default_hf_checkpoint_offline_is_one_line_naming_the_setting_and_its_variable(

@@ -70,8 +70,8 @@ def test_train_writes_model_vocabulary_and_card(official_tarball: Path, tmp_path
     with h5py.File(tmp_path / "models" / "dense.h5") as saved:
         assert "optimizer_weights" not in saved, "served models carry no optimizer state"
     assert vocab.read_text().startswith("[PAD]\n[UNK]\n")
-    code = main(["evaluate", "--model", "dense", "--data", str(official_tarball), "--data-root",
-                 str(tmp_path / "cache"), "--model-dir", str(tmp_path / "models"), "--split", "test",
+    code = main(["evaluate", "--model", "dense", "--model-format", "h5", "--data", str(official_tarball),
+                 "--data-root", str(tmp_path / "cache"), "--model-dir", str(tmp_path / "models"), "--split", "test",
                  "--no-progress"])
     assert code == 0
     assert last_json(capsys)["split"] == "test"

@@ -69,8 +69,15 @@ def test_word_families_switch_by_environment(family: str, official_tarball: Path
 
 def test_bert_family_switches_by_environment(tiny_bert_dir: Path, official_tarball: Path,
                                              family_cache: Path) -> None:
+    """BERT is served like the word models: exported to ONNX (the file ``leap push -m``
+    uploads) and loaded by the integration's default ``model_format: onnx``."""
     env = family_env("bert", official_tarball, family_cache, IMDB_MODEL_DIR=str(tiny_bert_dir),
                      IMDB_BERT_MAX_LEN=str(TINY_BERT_LEN))
+    env.pop("IMDB_MODEL_FORMAT", None)
+    command = [sys.executable, "-m", "imdb.tools.cli", "export", "--model", "bert", "--format", "onnx"]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert (tiny_bert_dir / "bert.onnx").is_file()
     assert_family_integration(env, "bert")
 
 

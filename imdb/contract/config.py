@@ -27,6 +27,7 @@ EMBEDDING_INITS = ("random", "checkpoint")
 WORD_FAMILIES = ("dense", "cnn")
 # onnx-int8: the ONNX file quantised to int8 weights (faster CPU inference; see the README).
 MODEL_FORMATS = ("h5", "onnx", "onnx-int8")
+KERAS_FORMAT, ONNX_FORMAT, INT8_ONNX_FORMAT = MODEL_FORMATS
 MAX_SEQUENCE_LENGTH = 4096
 BERT_MAX_POSITIONS = 512
 # Which WordPieces of a review longer than bert.max_len the BERT encoder keeps.
@@ -44,6 +45,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "IMDB_SAMPLE_LIMIT": "sample_limit_per_split",
     "IMDB_VOCAB_FILE": "text.vocab_file",
     "IMDB_BERT_CHECKPOINT": "bert.checkpoint",
+    "IMDB_BERT_VOCAB_FILE": "bert.vocab_file",
     "IMDB_BERT_MAX_LEN": "bert.max_len",
     "IMDB_BERT_TRUNCATION": "bert.truncation",
 }
@@ -51,7 +53,7 @@ ENV_OVERRIDES: dict[str, str] = {
 
 # Settings holding paths: relative values from the file resolve against the repository
 # root, relative values from the environment or a CLI flag against the working directory.
-PATH_KEYS = frozenset({"model_dir", "data", "data_root", "text.vocab_file", "bert.checkpoint"})
+PATH_KEYS = frozenset({"model_dir", "data", "data_root", "text.vocab_file", "bert.checkpoint", "bert.vocab_file"})
 
 
 class ConfigError(ValueError):
@@ -85,7 +87,12 @@ class WordModelConfig:
 
 @dataclass(frozen=True)
 class BertConfig:
+    """The BERT family. ``checkpoint`` is read only to train; serving tokenises with the
+    committed copy of the checkpoint's vocabulary (``vocab_file``, ``lowercase``)."""
+
     checkpoint: str
+    vocab_file: Path
+    lowercase: bool
     max_len: int
     dropout: float
     epochs: int
@@ -245,6 +252,8 @@ def _build(raw: dict, source: Path, given: dict[str, Any]) -> Config:
         cnn=_word_model(reader, "cnn"),
         bert=BertConfig(
             checkpoint=resolve_uri(reader.string("bert.checkpoint")),
+            vocab_file=resolve_path(reader.string("bert.vocab_file")),
+            lowercase=reader.boolean("bert.lowercase"),
             max_len=reader.integer("bert.max_len", minimum=2, maximum=BERT_MAX_POSITIONS),
             dropout=reader.fraction("bert.dropout", allow_zero=True),
             epochs=reader.integer("bert.epochs", minimum=1),

@@ -6,13 +6,14 @@ only builds the network, so a loader or an exporter never imports the training c
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imdb.contract.config import Config, ConfigError
 from imdb.contract.model_files import (ATTENTION_MASK, BERT_INPUT_NAMES, LATENT_LAYER, LOGITS_LAYER,
                                        NUM_CLASSES)
 from imdb.models.bert_checkpoint import load_backbone
-from imdb.text.checkpoint import resolve_checkpoint
+from imdb.text.checkpoint import VOCAB_FILE, checkpoint_lowercases, resolve_checkpoint
 
 if TYPE_CHECKING:
     import keras
@@ -48,7 +49,9 @@ def build_classifier_pair(config: Config, backbone: Any = None) -> tuple["keras.
     from imdb.models.bert_layers import CastToInt32, MaskedMeanPooling
 
     if backbone is None:
-        backbone = load_backbone(resolve_checkpoint(config.bert.checkpoint))
+        directory = resolve_checkpoint(config.bert.checkpoint)
+        check_serving_tokenizer(config, directory)
+        backbone = load_backbone(directory)
     length = config.bert.max_len
     if length > backbone.max_sequence_length:
         raise ConfigError(
@@ -71,3 +74,22 @@ def build_classifier_pair(config: Config, backbone: Any = None) -> tuple["keras.
         return keras.Model(inputs, head(dropout(latent)), name=model_name)
 
     return wire(length, "imdb_bert"), wire(None, "imdb_bert_any_length")
+
+
+def check_serving_tokenizer(config: Config, directory: str) -> None:
+    """The committed vocabulary the integration serves with must be the checkpoint's own.
+
+    Why at build time: serving tokenises with ``bert.vocab_file`` and ``bert.lowercase`` (no
+    checkpoint on the platform), so a model trained from a checkpoint with another vocabulary
+    would be served ids it never learned, silently.
+    """
+    checkpoint_vocab = Path(directory) / VOCAB_FILE
+    asset = config.bert.vocab_file
+    if not asset.is_file() or asset.read_bytes() != checkpoint_vocab.read_bytes():
+        raise ConfigError(
+            f"setting 'bert.vocab_file' ({asset}) is not the vocabulary of the checkpoint in 'bert.checkpoint' "
+            f"({checkpoint_vocab}): copy {checkpoint_vocab} to {asset} so the integration serves what you train")
+    if checkpoint_lowercases(directory) != config.bert.lowercase:
+        raise ConfigError(
+            f"setting 'bert.lowercase' is {config.bert.lowercase} in {config.source_file} but the checkpoint "
+            f"{directory} says do_lower_case={checkpoint_lowercases(directory)}: make them agree")

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from imdb.contract.config import Config
-from imdb.contract.model_files import (EMBEDDING_LAYER, H5_SUFFIX, KERAS_SUFFIX, LATENT_LAYER,
-                                       SERVED_OUTPUTS, ModelError, model_path)
+from imdb.contract.model_files import (EMBEDDING_LAYER, H5_SUFFIX, KERAS_SUFFIX, LATENT_LAYER, ONNX_SOURCE_DIGEST_KEY,
+                                       SERVED_OUTPUTS, ModelError, file_digest, model_path)
+
 
 def load_keras_model(config: Config) -> Any:
     """The trained Keras model of the configured family, checked against the configuration."""
-    path = _existing_keras_file(config)
+    path = keras_model_file(config)
     model = _load_keras_cached(str(path), path.stat().st_mtime_ns, config.is_bert)
     _check_inputs(config, model, path)
     return model
@@ -38,6 +39,7 @@ def load_inference_model(config: Config) -> Any:
                 f"--format {config.model_format}`")
         session = _load_onnx_cached(str(path), path.stat().st_mtime_ns)
         _check_served_outputs([output.name for output in session.get_outputs()], path, config)
+        _check_onnx_source(config, session, path)
         return session
     return served_view(load_keras_model(config))
 
@@ -60,11 +62,16 @@ def _check_served_outputs(names: list[str], path: Path, config: Config) -> None:
             f"version; run `imdb-leap export --model {config.model} --format onnx` again")
 
 
-def _existing_keras_file(config: Config) -> Path:
-    for suffix in (H5_SUFFIX, KERAS_SUFFIX):
-        path = model_path(config, suffix)
-        if path.exists():
-            return path
+def _keras_files(config: Config) -> list[Path]:
+    """The family's Keras files on disk, in the order the loader prefers them."""
+    return [path for path in (model_path(config, H5_SUFFIX), model_path(config, KERAS_SUFFIX)) if path.exists()]
+
+
+def keras_model_file(config: Config) -> Path:
+    """The Keras file ``load_keras_model`` reads (and ``imdb-leap export`` converts)."""
+    existing = _keras_files(config)
+    if existing:
+        return existing[0]
     raise ModelError(
         f"no trained model for '{config.model}' in {config.model_dir} (looked for "
         f"{model_path(config, H5_SUFFIX).name} and {model_path(config, KERAS_SUFFIX).name}): "
@@ -83,12 +90,41 @@ def custom_objects(is_bert: bool) -> dict[str, Any]:
 @functools.lru_cache(maxsize=4)
 def _load_keras_cached(path: str, _mtime_ns: int, is_bert: bool) -> Any:
     """Loaded once per process and file version: the platform calls load_model repeatedly."""
-    import keras
-
+    try:
+        import keras
+    except ImportError as exc:
+        raise ModelError(
+            f"cannot load Keras model {path}: Keras is not installed. The integration's requirements.txt "
+            f"serves ONNX (model_format: onnx); install Keras to serve .h5 files") from exc
     try:
         return keras.models.load_model(path, compile=False, custom_objects=custom_objects(is_bert))
     except (OSError, ValueError, TypeError) as exc:
         raise ModelError(f"cannot load Keras model {path}: {exc}") from exc
+
+
+def _check_onnx_source(config: Config, session: Any, path: Path) -> None:
+    """Refuse an ONNX file exported from another version of the Keras model beside it.
+
+    Files exported by ``imdb-leap export`` record the digest of their Keras source; where that
+    source is absent (the platform holds the ONNX file alone) or the file was exported by other
+    means (no digest), there is nothing to compare.
+    """
+    recorded = session.get_modelmeta().custom_metadata_map.get(ONNX_SOURCE_DIGEST_KEY)
+    existing = _keras_files(config)
+    if recorded is None or not existing:
+        return
+    source = existing[0]
+    if _digest_cached(str(source), source.stat().st_mtime_ns) != recorded:
+        raise ModelError(
+            f"ONNX model {path} was exported from another version of {source} (retrained since?): "
+            f"run `imdb-leap export --model {config.model} --format onnx` so the file you push is the model "
+            f"you trained, or serve Keras with model_format: h5")
+
+
+@functools.lru_cache(maxsize=8)
+def _digest_cached(path: str, _mtime_ns: int) -> str:
+    """Hashed once per process and file version: the platform calls load_model repeatedly."""
+    return file_digest(Path(path))
 
 
 @functools.lru_cache(maxsize=4)

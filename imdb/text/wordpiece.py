@@ -3,6 +3,8 @@
 Why in the text layer, beside the word tokenizer: the encoder, the model's inputs and the
 visualizers must agree on the vocabulary and the sequence length, and it needs nothing but
 the checkpoint's ``vocab.txt`` (and its lower-casing setting) — never Keras or the weights.
+Serving reads the committed copy of that vocabulary (``bert.vocab_file``, an asset of the
+pushed bundle), so the platform needs neither the checkpoint nor the model hub.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import numpy as np
 
 from imdb.contract.config import TRUNCATIONS, Config, ConfigError
 from imdb.contract.model_files import ATTENTION_MASK, BERT_INPUT_NAMES, INPUT_IDS, TOKEN_TYPE_IDS
-from imdb.text.checkpoint import TOKENIZER_FILES, VOCAB_FILE, checkpoint_lowercases, resolve_checkpoint
 from imdb.text.encoded import Encoded
 from imdb.text.plain import plain_text
 
@@ -65,7 +66,8 @@ class BertEncoder:
             self._tokens[token_id] = token
         missing = [token for token in (CLS_TOKEN, SEP_TOKEN, PAD_TOKEN, UNK_TOKEN) if token not in vocabulary]
         if missing:
-            raise ConfigError(f"setting 'bert.checkpoint': {vocab_file} lacks the special tokens {missing}")
+            raise ConfigError(f"{vocab_file} lacks the special tokens {missing}: it is not a BERT WordPiece "
+                              f"vocabulary (setting 'bert.vocab_file')")
         self.cls_id = vocabulary[CLS_TOKEN]
         self.sep_id = vocabulary[SEP_TOKEN]
         self.pad_id = vocabulary[PAD_TOKEN]
@@ -73,14 +75,12 @@ class BertEncoder:
 
     @classmethod
     def from_config(cls, config: Config) -> "BertEncoder":
-        return cls.from_directory(resolve_checkpoint(config.bert.checkpoint, TOKENIZER_FILES), config.bert.max_len,
-                                  truncation=config.bert.truncation)
-
-    @classmethod
-    def from_directory(cls, directory: str, sequence_length: int, *, truncation: str = "head") -> "BertEncoder":
-        """The tokenizer of an already resolved checkpoint directory."""
-        return cls(Path(directory) / VOCAB_FILE, sequence_length, lowercase=checkpoint_lowercases(directory),
-                   truncation=truncation)
+        """The serving tokenizer: the committed vocabulary asset, never the checkpoint."""
+        vocab_file = config.bert.vocab_file
+        if not vocab_file.is_file():
+            raise ConfigError(f"setting 'bert.vocab_file': {vocab_file} does not exist (in {config.source_file}); "
+                              f"it must be the checkpoint's vocab.txt, committed as imdb/assets/bert_vocab.txt")
+        return cls(vocab_file, config.bert.max_len, lowercase=config.bert.lowercase, truncation=config.bert.truncation)
 
     def wordpiece_ids(self, text: str) -> list[int]:
         """All WordPiece ids of a review (HTML residue removed), before truncation."""

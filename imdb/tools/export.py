@@ -2,7 +2,9 @@
 
 Why ONNX is verified on the spot: a conversion that silently changes the logits would make
 every Tensorleap analysis wrong, so each export runs onnxruntime against Keras on real
-reviews and refuses to keep a file whose logits differ by more than ``ONNX_TOLERANCE``.
+reviews and refuses to keep a file whose logits differ by more than ``ONNX_TOLERANCE``. The
+ONNX file records the digest of its Keras source (``ONNX_SOURCE_DIGEST_KEY``), so the loader
+refuses it once the Keras model is retrained and not re-exported.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ import numpy as np
 from imdb.contract.files import atomic_path
 from imdb.contract.config import Config
 from imdb.models.inference import batch_inputs, run_model
-from imdb.contract.model_files import (H5_SUFFIX, INT8_ONNX_SUFFIX, LATENT_OUTPUT, LOGITS_OUTPUT, ONNX_SUFFIX,
-                                       SERVED_OUTPUTS, ModelError, model_path)
-from imdb.models.loading import load_keras_model, open_onnx, served_view
+from imdb.contract.model_files import (H5_SUFFIX, INT8_ONNX_SUFFIX, LATENT_OUTPUT, LOGITS_OUTPUT, ONNX_SOURCE_DIGEST_KEY,
+                                       ONNX_SUFFIX, SERVED_OUTPUTS, ModelError, file_digest, model_path)
+from imdb.models.loading import keras_model_file, load_keras_model, open_onnx, served_view
 from imdb.runtime.pipeline import Pipeline
 
 LOG = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ def export(config: Config, fmt: str, *, verify_samples: int = VERIFY_SAMPLES,
     target = target or model_path(config, ONNX_SUFFIX)
     with atomic_path(target) as tmp:
         _convert_to_onnx(model, pipeline.encoder.input_names, config.sequence_length, tmp)
+        _record_source(tmp, keras_model_file(config))
         difference, n = _max_difference(model, tmp, pipeline, verify_samples)
         if difference > ONNX_TOLERANCE:
             raise ModelError(f"ONNX export of {config.model} differs from Keras by {difference:.2e} "
@@ -79,6 +82,16 @@ def _convert_to_onnx(model: Any, input_names: tuple[str, ...], length: int, outp
         del model_proto.graph.output[:]
         model_proto.graph.output.extend(permuted)
     output.write_bytes(model_proto.SerializeToString())
+
+
+def _record_source(onnx_file: Path, keras_file: Path) -> None:
+    """Stamp the ONNX file with the digest of the Keras file it was converted from."""
+    import onnx
+
+    model = onnx.load(str(onnx_file))
+    entry = model.metadata_props.add()
+    entry.key, entry.value = ONNX_SOURCE_DIGEST_KEY, file_digest(keras_file)
+    onnx.save(model, str(onnx_file))
 
 
 def _max_difference(model: Any, onnx_file: Path, pipeline: Pipeline, samples: int) -> tuple[float, int]:

@@ -73,7 +73,11 @@ def integration_test(root: Path, samples_per_split: int) -> dict[str, object]:
     with redirect_stdout(log):
         checked = leap_integration.run_local_check(samples_per_split)
     splits = len(leap_integration.preprocess())
-    return {"samples_checked": checked, "splits": splits, "module": leap_integration.__file__, "imdb": imdb.__file__}
+    from imdb.models.loading import load_inference_model
+
+    model = load_inference_model(leap_integration.CONFIG)
+    return {"samples_checked": checked, "splits": splits, "module": leap_integration.__file__, "imdb": imdb.__file__,
+            "model_class": f"{type(model).__module__}.{type(model).__name__}"}
 
 
 def _project_package() -> ModuleType:

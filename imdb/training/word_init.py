@@ -31,7 +31,7 @@ def checkpoint_word_vectors(vocabulary: WordVocabulary, config: Config, dim: int
     from sklearn.decomposition import PCA
 
     from imdb.models.bert_checkpoint import SafetensorsReader
-    from imdb.text.checkpoint import WEIGHTS_FILE, resolve_checkpoint
+    from imdb.text.checkpoint import VOCAB_FILE, WEIGHTS_FILE, checkpoint_lowercases, resolve_checkpoint
     from imdb.text.wordpiece import BertEncoder
 
     directory = resolve_checkpoint(config.bert.checkpoint)
@@ -39,7 +39,9 @@ def checkpoint_word_vectors(vocabulary: WordVocabulary, config: Config, dim: int
     if dim > table.shape[1]:
         raise ValueError(f"embedding_dim {dim} is wider than the checkpoint's {table.shape[1]}-wide "
                          f"WordPiece table in {directory}")
-    encoder = BertEncoder.from_directory(directory, config.bert.max_len)
+    # The table is indexed by the checkpoint's own vocabulary, so its tokenizer splits the words.
+    encoder = BertEncoder(Path(directory) / VOCAB_FILE, config.bert.max_len,
+                          lowercase=checkpoint_lowercases(directory))
     reserved = len(RESERVED_TOKENS)
     word_vectors = np.stack([_mean_row(table, encoder.wordpiece_ids(word), encoder.unk_id)
                              for word in vocabulary.tokens[reserved:]])

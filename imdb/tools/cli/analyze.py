@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from imdb.contract.config import MODEL_FAMILIES, MODEL_FORMATS
+from imdb.contract.config import KERAS_FORMAT, MODEL_FAMILIES, MODEL_FORMATS
 from imdb.contract.names import SPLITS
 from imdb.tools.cli.common import (add_config_options, add_progress_option, config_from_args, positive_int,
                                    print_result)
@@ -47,7 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="failing probe cases shown with a heatmap per capability and model")
     parser.add_argument("--compare", choices=MODEL_FAMILIES, help="second model family to compare with")
     parser.add_argument("--compare-model-dir", help="directory of the second model (default: --model-dir)")
-    parser.add_argument("--compare-format", choices=MODEL_FORMATS, help="format of the second model's predictions")
+    parser.add_argument("--compare-format", choices=MODEL_FORMATS, default=KERAS_FORMAT,
+                        help="format of the second model's predictions (default: h5, the Keras model)")
     add_progress_option(parser)
     parser.set_defaults(func=run)
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from imdb.runtime import scoring
-from imdb.contract.config import Config
+from imdb.contract.config import KERAS_FORMAT, Config
 from imdb.tools.explain import DEFAULT_METHOD, DEFAULT_STEPS, Explainer
 from imdb.models.inference import DEFAULT_BATCH_SIZE, predict_logits
 from imdb.models.loading import load_inference_model, load_keras_model
@@ -60,7 +60,9 @@ class AnalyzeOptions:
     faithfulness_samples: int = DEFAULT_FAITHFULNESS_SAMPLES
     compare: str | None = None
     compare_model_dir: str | None = None
-    compare_format: str | None = None
+    # The report runs Keras (the format of training and gradients) unless told otherwise,
+    # whatever ``model_format`` the integration serves.
+    compare_format: str = KERAS_FORMAT
     batch_size: int = DEFAULT_BATCH_SIZE
     probes: bool = True
     probe_failing: int = DEFAULT_PROBE_FAILING
