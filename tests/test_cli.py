@@ -22,6 +22,8 @@ from imdb.training.word_init import checkpoint_word_vectors
 from imdb.text.words import RESERVED_TOKENS, WordVocabulary
 
 EVAL_LIMIT = 200
+# The behavioural probes are served as one more preprocess state.
+PROBE_STATES = 1
 REQUIRED_EVAL_KEYS = {"model", "split", "n", "accuracy", "loss", "macro_f1", "confusion"}
 
 
@@ -135,7 +137,9 @@ def test_integration_serves_three_states_when_the_source_has_a_test_split(
     leap_test.assert_valid(verdict)
     assert verdict["lengths"]["test"] and verdict["lengths"]["test"] > 0
     checked = leap_test.run_leap_check(REPO_ROOT, env, "--integration-test", str(leap_test.MIN_SAMPLES_PER_SPLIT))
-    assert checked["splits"] == 3 and checked["samples_checked"] >= 3 * leap_test.MIN_SAMPLES_PER_SPLIT
+    # Training, validation and the official test reviews, plus the behavioural probes' state.
+    states = 3 + PROBE_STATES
+    assert checked["splits"] == states and checked["samples_checked"] >= states * leap_test.MIN_SAMPLES_PER_SPLIT
 
 
 def _cli_subprocess(args: list[str], env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -23,6 +23,8 @@ from test_components import check_every_component, write_hostile_corpus
 TINY_BERT_LEN = 64
 TINY_BERT_SAMPLES = 32
 SAMPLES_PER_SPLIT = 2
+# Training, validation, the official test reviews and the behavioural probes.
+SERVED_STATES = 4
 EXPECTED_INPUTS = {"dense": ["input_tokens"], "cnn": ["input_tokens"],
                    "bert": ["input_ids", "attention_mask", "token_type_ids"]}
 
@@ -59,7 +61,7 @@ def assert_family_integration(env: dict[str, str], family: str) -> None:
     assert verdict["inputs"] == EXPECTED_INPUTS[family]
     assert verdict["lengths"]["test"], "the official layout must yield a test state"
     checked = leap_test.run_leap_check(REPO_ROOT, env, "--integration-test", str(SAMPLES_PER_SPLIT))
-    assert checked["splits"] == 3 and checked["samples_checked"] == 3 * SAMPLES_PER_SPLIT
+    assert checked["splits"] == SERVED_STATES and checked["samples_checked"] == SERVED_STATES * SAMPLES_PER_SPLIT
 
 
 @pytest.mark.parametrize("family", ["dense", "cnn"])

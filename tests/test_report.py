@@ -16,6 +16,7 @@ import pytest
 from scipy import stats
 
 from imdb.contract.config import REPO_ROOT, load_config
+from imdb.runtime.text_scoring import READABILITY_FUNCTIONS
 from imdb.tools.report import browser
 from imdb.tools.cli.main import main as analyze_main
 from imdb.tools.report.metadata_loss import loss_bins, verdict
@@ -28,8 +29,8 @@ TOP = 4
 LABELS = ("negative", "positive")
 METADATA_COLUMNS = ["text_word_count", "text_token_count", "text_truncated", "text_empty", "text_oov_count",
                     "text_oov_ratio", "sentiment_lexicon_polarity", "sentiment_lexicon_subjectivity", "review_rating",
-                    "review_movie_id", "probe_capability", "probe_kind", "probe_template", "probe_direction",
-                    "probe_source"]
+                    "review_movie_id", *(f"readability_{name}" for name in READABILITY_FUNCTIONS),
+                    "probe_capability", "probe_kind", "probe_template", "probe_direction", "probe_source"]
 EXPECTED_COLUMNS = ["id", "label", "prediction", "probability_negative", "probability_positive", "loss", "correct",
                     *METADATA_COLUMNS, "cluster", "x", "y", "compare_prediction", "compare_probability_negative",
                     "compare_probability_positive", "compare_loss"]
