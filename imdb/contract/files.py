@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -27,6 +28,8 @@ TEMP_NAME_BYTES = 8
 TEMP_CREATE_ATTEMPTS = 3
 # Plain open() would create files with this mode (less the umask); O_CREAT applies the umask.
 FILE_MODE = 0o666
+# Files are hashed in chunks of this size: models and archives run to ~90 MB.
+HASH_CHUNK_BYTES = 1 << 20
 
 
 def _same_file(left: os.stat_result, right: os.stat_result) -> bool:
@@ -116,3 +119,12 @@ def remove_if_abandoned(path: Path) -> bool:
     finally:
         os.close(fd)
     return False
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file (a model, a downloaded archive), read in chunks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(HASH_CHUNK_BYTES), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -7,7 +7,6 @@ another's module (or TensorFlow) just to read a string.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -47,7 +46,6 @@ SERVED_OUTPUTS = (LOGITS_OUTPUT, LATENT_OUTPUT)
 # converted from: the loader refuses an ONNX file that no longer matches the Keras model
 # beside it (retrained, not re-exported), so the platform is never pushed a stale model.
 ONNX_SOURCE_DIGEST_KEY = "imdb_keras_sha256"
-_DIGEST_CHUNK_BYTES = 1 << 20
 
 
 class ModelError(ValueError):
@@ -81,12 +79,3 @@ def read_card(config: Config) -> dict[str, Any]:
     if not path.exists():
         return {}
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of a model file, read in chunks (a BERT model is ~90 MB)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(_DIGEST_CHUNK_BYTES), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

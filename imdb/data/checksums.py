@@ -9,10 +9,8 @@ aclImdb tarball layout, which is what the data layer can know without a publishe
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
 from imdb.data.errors import DataError
@@ -20,7 +18,6 @@ from imdb.data.errors import DataError
 OFFICIAL_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 SHA256 = "sha256"
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-HASH_CHUNK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -65,12 +62,3 @@ def _pinned(url: str, fragment: str) -> Digest:
         raise DataError(f"data URL {url}: the #{fragment} fragment must be #sha256= followed by the "
                         f"archive's 64-digit SHA-256 (as pip's URLs carry it), or be left out")
     return Digest(value, None, "the #sha256= of the URL")
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, read in chunks (the official archive is 84 MB)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(HASH_CHUNK_BYTES), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

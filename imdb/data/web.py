@@ -25,7 +25,8 @@ import urllib3
 from tqdm import tqdm
 
 from imdb.data.cache import ResumableFile, resumable_file
-from imdb.data.checksums import Digest, file_sha256
+from imdb.contract.files import file_sha256
+from imdb.data.checksums import Digest
 from imdb.data.errors import DataError
 from imdb.data.settings import ENV_HTTP_TIMEOUT, http_timeout_s, other_source_hint
 

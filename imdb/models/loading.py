@@ -15,7 +15,8 @@ from typing import Any
 
 from imdb.contract.config import Config
 from imdb.contract.model_files import (EMBEDDING_LAYER, H5_SUFFIX, KERAS_SUFFIX, LATENT_LAYER, ONNX_SOURCE_DIGEST_KEY,
-                                       SERVED_OUTPUTS, ModelError, file_digest, model_path)
+                                       SERVED_OUTPUTS, ModelError, model_path)
+from imdb.contract.files import file_sha256
 
 
 def load_keras_model(config: Config) -> Any:
@@ -124,7 +125,7 @@ def _check_onnx_source(config: Config, session: Any, path: Path) -> None:
 @functools.lru_cache(maxsize=8)
 def _digest_cached(path: str, _mtime_ns: int) -> str:
     """Hashed once per process and file version: the platform calls load_model repeatedly."""
-    return file_digest(Path(path))
+    return file_sha256(Path(path))
 
 
 @functools.lru_cache(maxsize=4)

@@ -19,7 +19,8 @@ from imdb.contract.files import atomic_path
 from imdb.contract.config import Config
 from imdb.models.inference import batch_inputs, run_model
 from imdb.contract.model_files import (H5_SUFFIX, INT8_ONNX_SUFFIX, LATENT_OUTPUT, LOGITS_OUTPUT, ONNX_SOURCE_DIGEST_KEY,
-                                       ONNX_SUFFIX, SERVED_OUTPUTS, ModelError, file_digest, model_path)
+                                       ONNX_SUFFIX, SERVED_OUTPUTS, ModelError, model_path)
+from imdb.contract.files import file_sha256
 from imdb.models.loading import keras_model_file, load_keras_model, open_onnx, served_view
 from imdb.runtime.pipeline import Pipeline
 
@@ -90,7 +91,7 @@ def _record_source(onnx_file: Path, keras_file: Path) -> None:
 
     model = onnx.load(str(onnx_file))
     entry = model.metadata_props.add()
-    entry.key, entry.value = ONNX_SOURCE_DIGEST_KEY, file_digest(keras_file)
+    entry.key, entry.value = ONNX_SOURCE_DIGEST_KEY, file_sha256(keras_file)
     onnx.save(model, str(onnx_file))
 
 
