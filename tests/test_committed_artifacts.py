@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -10,6 +11,8 @@ import pytest
 
 from imdb.contract.config import REPO_ROOT
 
+# An absolute path anywhere in a string ("... in /home/me/model ..."); URLs (scheme://) are fine.
+ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])/(?:[\w.+-]+/)+")
 RESULT_FILES = sorted([*(REPO_ROOT / "model").glob("*.json"), *(REPO_ROOT / "bench").glob("*.json")])
 
 
@@ -31,5 +34,16 @@ def test_there_are_results_to_check() -> None:
 @pytest.mark.parametrize("path", RESULT_FILES, ids=lambda path: f"{path.parent.name}/{path.name}")
 def test_no_absolute_machine_path(path: Path) -> None:
     absolute = [text for text in _strings(json.loads(path.read_text(encoding="utf-8")))
-                if text.startswith(("/", "~")) or str(Path.home()) in text]
+                if text.startswith("~") or ABSOLUTE_PATH.search(text)]
     assert not absolute, f"{path.name} stores machine paths: {absolute}"
+
+
+@pytest.mark.parametrize(("text", "machine_path"), [
+    ("no trained model for 'bert' in /home/me/imdb/model (looked for bert.h5)", True),
+    ("/srv/data/aclImdb.tar.gz", True),
+    ("../shared/data/aclImdb-train.tar.gz", False),
+    ("https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz", False),
+    ("gs://bucket/imdb/", False),
+])
+def test_the_path_check_can_fail(text: str, machine_path: bool) -> None:
+    assert bool(ABSOLUTE_PATH.search(text)) is machine_path

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from imdb.tools.bench.results import skipped
 from imdb.contract.config import MODEL_FAMILIES, Config
 from imdb.contract.model_files import ModelError
 from imdb.tools.probes.run import ProbeTarget, probe_model
@@ -27,7 +28,7 @@ def bench_probes(config: Config, families: Sequence[str] = MODEL_FAMILIES, *, pr
         try:
             model = load_keras_model(family_config)
         except (ModelError, ValueError) as exc:
-            results[family] = {"skipped": str(exc)}
+            results[family] = skipped(family_config, exc)
             continue
         pipeline = Pipeline(family_config)
         result = probe_model(ProbeTarget(name=family, pipeline=pipeline, model=model), pipeline.probes,

@@ -36,6 +36,7 @@ from imdb.tools.bench.naive import OfficialExample, TextBlobPerCall, extract_rev
     metadata_table
 from imdb.tools.bench.probes import bench_probes
 from imdb.tools.bench.quantized import int8_columns
+from imdb.tools.bench.results import skipped
 from imdb.tools.bench.settings import BERT_TRAINING_SAMPLES, FAITHFULNESS_SAMPLES, NAIVE_SAMPLES
 from imdb.tools.bench.timing import NS_PER_S, Stopwatch, peak_memory_mb, time_calls
 from imdb.contract.config import MODEL_FAMILIES, Config
@@ -324,7 +325,7 @@ def bench_inference(config: Config, workdir: Path) -> dict[str, Any]:
         try:
             keras_model = load_keras_model(family_config)
         except (ModelError, ValueError) as exc:
-            results[family] = {"skipped": str(exc)}
+            results[family] = skipped(family_config, exc)
             continue
         pipeline = Pipeline(family_config)
         ids = pipeline.split_ids("validation")[: INFERENCE_SAMPLES[family]]
@@ -379,7 +380,7 @@ def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = 
                 result.update(bench_baselines(config, pipeline, binder, subset, sample, workdir / "naive", limit))
                 result["official_example_ratio"] = result["official_example"]["ratio"]
             except ModelError as exc:
-                result["official_example"] = {"skipped": str(exc)}
+                result["official_example"] = skipped(config, exc)
         if config.is_bert and bert_training:
             result["bert_training"] = bench_bert_training(config, bert_training)
         if inference:
