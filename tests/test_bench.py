@@ -44,6 +44,9 @@ def test_bench_reports_every_section_with_the_official_example_ratio(imdb_tarbal
     assert 0 < parts["samples"] <= data["reviews"] and parts["worker_start_s"] > 0
     assert parts["sentiment"]["mean_ms"] > 0 and parts["readability"]["mean_ms"] > 0
     assert 0 < parts["readability_share"] < 1 and data["warm_load_s"] > 0
+    assert parts["readability_values_differing"] == 0, "the fast readability is textstat's, value for value"
+    assert parts["readability_textstat_per_call"]["mean_ms"] > 0
+    assert parts["readability_speedup_ratio"] > 0
     passed = result["pass"]
     assert passed["samples"] == BENCH_LIMIT
     assert passed["encoders_metadata"] == FUNCTIONS and passed["visualizers"] == VISUALIZERS
