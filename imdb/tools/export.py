@@ -28,6 +28,11 @@ LOG = logging.getLogger(__name__)
 ONNX_OPSET = 17
 ONNX_TOLERANCE = 1e-4
 VERIFY_SAMPLES = 32
+# The int8 recipe (``quantize_int8`` says why): one weight scale per output channel, and the
+# MatMuls whose node names contain these markers (keras_hub's transformer feed-forward output
+# projections, as tf2onnx names them) kept in float32.
+INT8_PER_CHANNEL = True
+FLOAT_MATMUL_MARKERS = ("feedforward_output_dense",)
 
 
 def export(config: Config, fmt: str, *, verify_samples: int = VERIFY_SAMPLES,
@@ -107,23 +112,56 @@ def _max_difference(model: Any, onnx_file: Path, pipeline: Pipeline, samples: in
 
 def export_int8(config: Config, *, verify_samples: int = VERIFY_SAMPLES, target: Path | None = None,
                 source: Path | None = None) -> dict[str, Any]:
-    """``<family>.int8.onnx``: onnxruntime's dynamic quantisation of the float32 ONNX file.
-
-    Why dynamic int8: MatMul weights are stored as int8 and activations quantised per batch at
-    run time, so no calibration data is needed and the file is a quarter of the size; the
-    logits move (no tolerance check as for float32), and what that costs in accuracy on the
-    validation split is measured by ``imdb-leap bench`` (the ``inference`` section). The
-    float32 file is exported first when it is missing.
+    """``<family>.int8.onnx``: onnxruntime's dynamic quantisation of the float32 ONNX file
+    (``quantize_int8``), checked against Keras on validation reviews like float32 but with no
+    tolerance (int8 moves the logits). The float32 file is exported first when it is missing.
     """
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
     source = source or model_path(config, ONNX_SUFFIX)
     if not source.exists():
         export(config, "onnx", verify_samples=verify_samples, target=source)
     target = target or model_path(config, INT8_ONNX_SUFFIX)
     with atomic_path(target) as tmp:
-        quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8)
+        kept_float = quantize_int8(source, tmp)
         difference, n = _max_difference(load_keras_model(config), tmp, Pipeline(config), verify_samples)
-    LOG.info("wrote %s (max |int8 - keras| = %.2e on %d reviews)", target, difference, n)
+    LOG.info("wrote %s (%d MatMuls kept float32; max |int8 - keras| = %.2e on %d reviews)",
+             target, len(kept_float), difference, n)
     return {"model": config.model, "format": "onnx-int8", "path": str(target), "bytes": target.stat().st_size,
             "source": str(source), "verified_samples": n, "max_abs_difference": difference}
+
+
+def float_matmuls(onnx_file: Path) -> list[str]:
+    """The MatMul nodes ``quantize_int8`` leaves in float32: those named by ``FLOAT_MATMUL_MARKERS``."""
+    import onnx
+
+    graph = onnx.load(str(onnx_file)).graph
+    return [node.name for node in graph.node
+            if node.op_type == "MatMul" and any(marker in node.name for marker in FLOAT_MATMUL_MARKERS)]
+
+
+def quantize_int8(source: Path, target: Path) -> list[str]:
+    """Write the dynamic int8 quantisation of ``source`` to ``target``; return the MatMuls kept float32.
+
+    The recipe: int8 weights with one scale per output channel (``INT8_PER_CHANNEL``), activations
+    quantised per batch at run time (no calibration data), the embedding tables (Gather) int8
+    too, and the transformer's feed-forward output projections (``FLOAT_MATMUL_MARKERS``, 1536 -> 384
+    in each of MiniLM's 6 layers) left in float32: their input is the GELU output, whose few large
+    values stretch the per-tensor activation scale so that the many small ones round to zero.
+
+    Why this recipe, measured on the shipped ``model/bert.keras`` against its float32 ONNX, first
+    1,000 validation reviews (prediction agreement, mean |logit difference|): onnxruntime's
+    defaults (one scale per weight tensor) agree on 96.4 % (0.189) and lose 1.1 points of accuracy
+    on the whole validation split, over the 0.3 allowed; per-channel scales alone 98.6 % (0.091);
+    per-channel with the feed-forward outputs kept float 99.2 % (0.051). Keeping instead the
+    attention output projections, the Q/K/V projections, the feed-forward inputs, the classifier
+    head or the whole last layer in float32 gained little or nothing (98.3-98.7 %, 0.085-0.092),
+    and keeping the embeddings float32 cost 33 MB for 0.010. On the whole validation split (2,515
+    reviews) this recipe scores 0.8883 against float32's 0.8887 (-0.04 points), in 32.3 MB instead
+    of 85.9, at 9.5 reviews/s against 7.2 (1.32x; the defaults' 1.5x is what keeping the six
+    projections float costs). Word models have no such nodes: all their MatMuls are int8.
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    kept_float = float_matmuls(source)
+    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=INT8_PER_CHANNEL,
+                     nodes_to_exclude=kept_float, extra_options={"MatMulConstBOnly": True})
+    return kept_float
