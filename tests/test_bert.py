@@ -25,6 +25,7 @@ from imdb.models.bert_checkpoint import SafetensorsReader
 from imdb.models.loading import load_keras_model
 from imdb.text.checkpoint import WEIGHTS_FILE, resolve_checkpoint
 from imdb.text.wordpiece import BertEncoder, merge_wordpieces
+from imdb.tools.evaluate import evaluate
 from imdb.training.bert import CHECKPOINT_DIR, STATE_FILE, train_bert
 
 HIDDEN_SIZE = 384  # MiniLM-L6's width: the size of the pooled ``latent`` representation
@@ -350,6 +351,19 @@ def test_training_writes_model_card_and_checkpoint(tiny_run: TinyRun) -> None:
     assert (card["family"], card["train_samples"], card["validation_samples"]) == ("bert", TINY_SAMPLES, TINY_SAMPLES)
     assert (card["sequence_length"], card["epochs_run"], card["resumed_from_epoch"]) == (MODEL_LEN, 1, 0)
     assert 0.0 <= card["validation_accuracy"] <= 1.0 and card["validation_loss"] > 0
+    assert 0.0 <= card["float32_validation_accuracy"] <= 1.0 and card["float32_validation_loss"] > 0
+    # The headline figure is the shipped file's, exactly as `imdb-leap evaluate` computes it
+    # (the files on disk are the second, resumed run's).
+    card = tiny_run.resumed_card
+    config = tiny_run.config.with_overrides(model_format="h5", **{"bert.max_len": MODEL_LEN})
+    (config.model_dir / "bert.h5").rename(config.model_dir / "bert.float32.h5")
+    try:
+        evaluated = evaluate(config, "validation", progress=False)
+    finally:
+        (config.model_dir / "bert.float32.h5").rename(config.model_dir / "bert.h5")
+    assert evaluated["format"] == "h5"
+    assert round(evaluated["accuracy"], 4) == card["validation_accuracy"]
+    assert round(evaluated["loss"], 4) == card["validation_loss"]
     assert card["files"] == ["bert.h5", "bert.keras"]
     assert tiny_run.first_state["epochs_done"] == 1
     assert tiny_run.first_state["history"][0]["optimizer_step"] == TINY_STEPS_PER_EPOCH

@@ -29,11 +29,11 @@ import numpy as np
 
 from imdb.contract.config import BertConfig, Config
 from imdb.contract.files import atomic_path, atomic_write_text
-from imdb.contract.model_files import ATTENTION_MASK, ModelError
+from imdb.contract.model_files import ATTENTION_MASK, KERAS_SUFFIX, ModelError, model_path
 from imdb.contract.names import TRAINING, VALIDATION
 from imdb.models.bert import build_classifier_pair
 from imdb.runtime.pipeline import Pipeline
-from imdb.training.artifacts import save_keras_model, write_card
+from imdb.training.artifacts import save_keras_model, score_shipped_file, write_card
 from imdb.training.batches import epoch_batches, order_fingerprint, padded_length, slice_batch
 from imdb.training.schedule import WARMUP_FRACTION, SchedulePlan
 
@@ -431,9 +431,13 @@ def fit(pair: tuple[keras.Model, keras.Model], data: TrainingData, config: Confi
     return state
 
 
-def model_card(config: Config, data: TrainingData, state: RunState, final: dict[str, float],
-               wall_seconds: float, files: list[Path]) -> dict[str, Any]:
-    """The measured numbers and the settings that produced them (``bert.json`` beside the model)."""
+def model_card(config: Config, data: TrainingData, state: RunState, shipped: dict[str, float],
+               float32: dict[str, float], wall_seconds: float, files: list[Path]) -> dict[str, Any]:
+    """The measured numbers and the settings that produced them (``bert.json`` beside the model).
+
+    ``validation_accuracy`` is the shipped ``.keras`` file's (float16-stored weights, served
+    inputs: what ``imdb-leap evaluate`` reproduces); ``float32_validation_*`` the trained model's
+    before the rounding, so the card shows what the float16 storage costs."""
     params = config.bert
     reviews = state.step * params.batch_size
     return {
@@ -454,8 +458,10 @@ def model_card(config: Config, data: TrainingData, state: RunState, final: dict[
         "train_seconds": round(state.train_seconds, SECONDS_DIGITS),
         "wall_seconds_this_process": round(wall_seconds, SECONDS_DIGITS),
         "train_samples_per_second": round(reviews / max(state.train_seconds, _MIN_SECONDS), RATE_DIGITS),
-        "validation_accuracy": final["accuracy"],
-        "validation_loss": final["loss"],
+        "validation_accuracy": shipped["accuracy"],
+        "validation_loss": shipped["loss"],
+        "float32_validation_accuracy": float32["accuracy"],
+        "float32_validation_loss": float32["loss"],
         "learning_curve": {"subset_samples": len(data.curve.ids), "points": state.curve},
         "history": state.history,
         "schedule": state.plan.to_dict(),
@@ -480,14 +486,17 @@ def train_bert(config: Config, *, progress: bool = True, stop_at_checkpoint: boo
     """
     started = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
-    data = training_data(Pipeline(config))
+    pipeline = Pipeline(config)
+    data = training_data(pipeline)
     run = CheckpointRun(config.model_dir / CHECKPOINT_DIR, run_settings(config, data), config.bert.epochs)
     state = run.resumable_state()
     pair = build_classifier_pair(config)
     state = fit(pair, data, config, run, state, progress=progress, stop_now=stop_at_checkpoint)
     LOG.info("BERT training finished; scoring the %d validation reviews", len(data.validation.ids))
-    final = evaluate_split(pair[1], data.validation, config.bert.pad_multiple, config.bert.max_len)
+    float32 = evaluate_split(pair[1], data.validation, config.bert.pad_multiple, config.bert.max_len)
     files = save_keras_model(pair[0], config)
-    card = model_card(config, data, state, final, time.perf_counter() - started, files)
+    LOG.info("scoring the saved %s (float16 weights) on the same reviews", model_path(config, KERAS_SUFFIX).name)
+    shipped = score_shipped_file(config, pipeline, data.validation.ids)
+    card = model_card(config, data, state, shipped, float32, time.perf_counter() - started, files)
     write_card(config, card)
     return card
