@@ -53,3 +53,14 @@ def predict_logits(pipeline: Pipeline, model: Any, ids: Sequence[str], *,
     if not chunks:
         return np.zeros((0, len(pipeline.config.labels)), dtype=np.float32)
     return np.concatenate(chunks)
+
+
+def score_ids(pipeline: Pipeline, model: Any, ids: Sequence[str], *, progress: bool = True,
+              desc: str = "inference") -> dict[str, object]:
+    """``runtime.scoring.summarize`` of ``model`` on ``ids``: what ``imdb-leap evaluate`` prints
+    and what training records on a card, computed one way for both."""
+    from imdb.runtime import scoring
+
+    logits = predict_logits(pipeline, model, ids, progress=progress, desc=desc)
+    labels = np.array([pipeline.corpus[sample_id].label for sample_id in ids], dtype=np.int64)
+    return scoring.summarize(labels, logits, pipeline.config.labels)

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from imdb.runtime import scoring
 from imdb.contract.config import Config
-from imdb.models.inference import predict_logits
+from imdb.models.inference import score_ids
 from imdb.models.loading import load_inference_model
 from imdb.runtime.pipeline import Pipeline
 
@@ -17,8 +14,5 @@ def evaluate(config: Config, split: str, *, limit: int | None = None, progress: 
     """Score the configured model on ``split`` (optionally its first ``limit`` samples, label-balanced)."""
     pipeline = Pipeline(config.with_overrides(sample_limit_per_split=limit) if limit else config)
     ids = pipeline.split_ids(split)
-    model = load_inference_model(config)
-    logits = predict_logits(pipeline, model, ids, progress=progress, desc=f"evaluate {split}")
-    labels = np.array([pipeline.corpus[i].label for i in ids], dtype=np.int64)
-    return {"model": config.model, "format": config.model_format, "split": split,
-            **scoring.summarize(labels, logits, config.labels)}
+    summary = score_ids(pipeline, load_inference_model(config), ids, progress=progress, desc=f"evaluate {split}")
+    return {"model": config.model, "format": config.model_format, "split": split, **summary}

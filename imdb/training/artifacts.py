@@ -15,7 +15,6 @@ from imdb.contract.config import Config
 from imdb.contract.files import atomic_path, atomic_write_text
 from imdb.contract.model_files import H5_SUFFIX, KERAS_SUFFIX, card_path, model_path
 from imdb.models.loading import custom_objects
-from imdb.runtime import scoring
 
 # Decimals of the accuracy and loss a card records.
 CARD_DIGITS = 4
@@ -56,17 +55,15 @@ def save_keras_model(model: Any, config: Config) -> list[Path]:
 
 def score_shipped_file(config: Config, pipeline: Any, ids: Sequence[str]) -> dict[str, float]:
     """Accuracy and loss of the saved ``<family>.keras`` — the file the repository ships —
-    scored exactly as ``imdb-leap evaluate`` scores it (served inputs, ``runtime.scoring``), so
+    scored exactly as ``imdb-leap evaluate`` scores it (``models.inference.score_ids``), so
     the card's headline figure is what a user reproduces from a fresh clone."""
     import keras
 
-    from imdb.models.inference import predict_logits
+    from imdb.models.inference import score_ids
 
     model = keras.models.load_model(model_path(config, KERAS_SUFFIX), compile=False,
                                     custom_objects=custom_objects(config.is_bert))
-    logits = predict_logits(pipeline, model, ids, progress=False)
-    labels = np.array([pipeline.corpus[sample_id].label for sample_id in ids], dtype=np.int64)
-    summary = scoring.summarize(labels, logits, config.labels)
+    summary = score_ids(pipeline, model, ids, progress=False)
     return {"accuracy": round(summary["accuracy"], CARD_DIGITS), "loss": round(summary["loss"], CARD_DIGITS)}
 
 
