@@ -34,6 +34,9 @@ BERT_MAX_POSITIONS = 512
 TRUNCATIONS = ("head", "tail", "head_tail")
 # MiniLM-L6's transformer depth bounds how many lower layers can be frozen.
 BERT_MAX_FROZEN_LAYERS = 24
+# The arithmetic BERT fine-tuning runs in: auto picks mixed_bfloat16 where the hardware has
+# bfloat16 instructions (imdb.training.precision); the saved model is float32 either way.
+TRAINING_PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 
 # Environment variable -> dotted config key.
 ENV_OVERRIDES: dict[str, str] = {
@@ -48,6 +51,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "IMDB_BERT_VOCAB_FILE": "bert.vocab_file",
     "IMDB_BERT_MAX_LEN": "bert.max_len",
     "IMDB_BERT_TRUNCATION": "bert.truncation",
+    "IMDB_BERT_TRAINING_PRECISION": "bert.training_precision",
 }
 
 
@@ -107,6 +111,8 @@ class BertConfig:
     # Training levers: the embedding tables and the lowest transformer layers kept frozen.
     freeze_embeddings: bool = False
     frozen_layers: int = 0
+    # Training arithmetic (TRAINING_PRECISIONS); serving is always float32.
+    training_precision: str = "float32"
 
 
 @dataclass(frozen=True)
@@ -265,6 +271,7 @@ def _build(raw: dict, source: Path, given: dict[str, Any]) -> Config:
             pad_multiple=reader.integer("bert.pad_multiple", minimum=1, maximum=BERT_MAX_POSITIONS),
             freeze_embeddings=reader.boolean("bert.freeze_embeddings"),
             frozen_layers=reader.integer("bert.frozen_layers", minimum=0, maximum=BERT_MAX_FROZEN_LAYERS),
+            training_precision=reader.choice("bert.training_precision", TRAINING_PRECISIONS),
         ),
         source_file=source,
         raw=copy.deepcopy(raw),

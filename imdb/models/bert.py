@@ -37,12 +37,16 @@ def build_classifier(config: Config, backbone: Any = None) -> "keras.Model":
     return build_classifier_pair(config, backbone)[0]
 
 
-def build_classifier_pair(config: Config, backbone: Any = None) -> tuple["keras.Model", "keras.Model"]:
+def build_classifier_pair(config: Config, backbone: Any = None,
+                          dtype: str | None = None) -> tuple["keras.Model", "keras.Model"]:
     """The served classifier (static ``bert.max_len`` inputs) and a twin with inputs of any length.
 
     Both graphs call the *same* layer objects, so they share every weight: training feeds the
     twin batches padded only to their longest review (the cost of a step grows faster than
-    its length), while the static one is what is saved and checked at load time.
+    its length), while the static one is what is saved and checked at load time. ``dtype``
+    is the backbone's Keras dtype policy (``mixed_bfloat16`` to train in bfloat16; float32 by
+    default); the casts, the pooling and the head stay float32 under any policy, so token ids
+    are never rounded and the logits keep float32 precision.
     """
     import keras
 
@@ -51,7 +55,7 @@ def build_classifier_pair(config: Config, backbone: Any = None) -> tuple["keras.
     if backbone is None:
         directory = resolve_checkpoint(config.bert.checkpoint)
         check_serving_tokenizer(config, directory)
-        backbone = load_backbone(directory)
+        backbone = load_backbone(directory, dtype)
     length = config.bert.max_len
     if length > backbone.max_sequence_length:
         raise ConfigError(

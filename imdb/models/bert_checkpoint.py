@@ -98,8 +98,8 @@ class SafetensorsReader:
         self.ported.add(id(keras_variable))
 
 
-def load_backbone(directory: str) -> Any:
-    """A keras-hub ``BertBackbone`` with the checkpoint's pretrained weights.
+def load_backbone(directory: str, dtype: str | None = None) -> Any:
+    """A keras-hub ``BertBackbone`` with the checkpoint's pretrained weights (``dtype``: its Keras policy).
 
     Fails if any backbone variable was left at its random initialisation, so a keras-hub
     upgrade that renames layers cannot silently fine-tune a half-random network.
@@ -108,7 +108,7 @@ def load_backbone(directory: str) -> Any:
     from keras_hub.src.utils.transformers import convert_bert
 
     hf_config = read_hf_config(directory)
-    backbone = BertBackbone(**convert_bert.convert_backbone_config(hf_config))
+    backbone = BertBackbone(**convert_bert.convert_backbone_config(hf_config), dtype=dtype)
     reader = SafetensorsReader(Path(directory) / WEIGHTS_FILE)
     convert_bert.convert_weights(backbone, reader, hf_config)
     unfilled = [variable.path for variable in backbone.weights if id(variable) not in reader.ported]

@@ -16,6 +16,7 @@ weights, and the static one is saved.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -35,6 +36,7 @@ from imdb.models.bert import build_classifier_pair
 from imdb.runtime.pipeline import Pipeline
 from imdb.training.artifacts import save_keras_model, score_shipped_file, write_card
 from imdb.training.batches import epoch_batches, order_fingerprint, padded_length, slice_batch
+from imdb.training.precision import FLOAT32, resolve_precision
 from imdb.training.schedule import WARMUP_FRACTION, SchedulePlan
 
 LOG = logging.getLogger(__name__)
@@ -136,6 +138,7 @@ def run_settings(config: Config, data: TrainingData) -> dict[str, Any]:
         "dropout": params.dropout,
         "freeze_embeddings": params.freeze_embeddings,
         "frozen_layers": params.frozen_layers,
+        "training_precision": params.training_precision,
         "seed": config.seed,
         "train_samples": len(data.train.ids),
         "validation_samples": len(data.validation.ids),
@@ -468,10 +471,41 @@ def model_card(config: Config, data: TrainingData, state: RunState, shipped: dic
         "params": {"max_len": params.max_len, "truncation": params.truncation, "dropout": params.dropout,
                    "epochs": params.epochs, "batch_size": params.batch_size, "learning_rate": params.learning_rate,
                    "pad_multiple": params.pad_multiple, "freeze_embeddings": params.freeze_embeddings,
-                   "frozen_layers": params.frozen_layers, "weight_decay": WEIGHT_DECAY,
+                   "frozen_layers": params.frozen_layers, "training_precision": params.training_precision,
+                   "weight_decay": WEIGHT_DECAY,
                    "warmup_fraction": WARMUP_FRACTION, "seed": config.seed},
         "files": [path.name for path in files],
     }
+
+
+def with_resolved_precision(config: Config) -> Config:
+    """``config`` with ``bert.training_precision`` resolved for this machine (``auto`` decided once),
+    so the checkpoint settings and the card record the arithmetic that actually ran."""
+    precision = resolve_precision(config.bert.training_precision)
+    return dataclasses.replace(config, bert=dataclasses.replace(config.bert, training_precision=precision))
+
+
+def copy_weights(source: keras.Model, target: keras.Model) -> None:
+    """Every variable of ``source`` into the same-shaped, same-named variable of ``target``."""
+    sources, targets = source.weights, target.weights
+    if len(sources) != len(targets):
+        raise ModelError(f"cannot copy {source.name}'s {len(sources)} weights into {target.name}'s {len(targets)}")
+    for origin, destination in zip(sources, targets, strict=True):
+        if origin.shape != destination.shape or origin.name != destination.name:
+            raise ModelError(f"weight {origin.path} {origin.shape} does not match {destination.path} "
+                             f"{destination.shape}: the two classifiers were built differently")
+        destination.assign(keras.ops.convert_to_numpy(origin).astype(destination.dtype))
+
+
+def float32_pair(config: Config, trained: tuple[keras.Model, keras.Model]) -> tuple[keras.Model, keras.Model]:
+    """The pair to score and save: ``trained`` itself when it ran in float32, else a float32 twin
+    holding its weights (mixed precision keeps the variables float32, so nothing is rounded)."""
+    if config.bert.training_precision == FLOAT32:
+        return trained
+    served = build_classifier_pair(config)
+    freeze(served[1], config.bert)
+    copy_weights(trained[0], served[0])
+    return served
 
 
 def train_bert(config: Config, *, progress: bool = True, stop_at_checkpoint: bool = False) -> dict[str, Any]:
@@ -486,15 +520,17 @@ def train_bert(config: Config, *, progress: bool = True, stop_at_checkpoint: boo
     """
     started = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
+    config = with_resolved_precision(config)
     pipeline = Pipeline(config)
     data = training_data(pipeline)
     run = CheckpointRun(config.model_dir / CHECKPOINT_DIR, run_settings(config, data), config.bert.epochs)
     state = run.resumable_state()
-    pair = build_classifier_pair(config)
+    pair = build_classifier_pair(config, dtype=config.bert.training_precision)
     state = fit(pair, data, config, run, state, progress=progress, stop_now=stop_at_checkpoint)
+    served = float32_pair(config, pair)
     LOG.info("BERT training finished; scoring the %d validation reviews", len(data.validation.ids))
-    float32 = evaluate_split(pair[1], data.validation, config.bert.pad_multiple, config.bert.max_len)
-    files = save_keras_model(pair[0], config)
+    float32 = evaluate_split(served[1], data.validation, config.bert.pad_multiple, config.bert.max_len)
+    files = save_keras_model(served[0], config)
     LOG.info("scoring the saved %s (float16 weights) on the same reviews", model_path(config, KERAS_SUFFIX).name)
     shipped = score_shipped_file(config, pipeline, data.validation.ids)
     card = model_card(config, data, state, shipped, float32, time.perf_counter() - started, files)
