@@ -302,7 +302,10 @@ def _state(config: Config) -> dict:
 
 
 def _train(config: Config, **options: object) -> dict:
-    settings = {"max_len": MODEL_LEN, "train_samples": TINY_SAMPLES, **options}
+    # bfloat16 explicitly (whatever ``auto`` picks on this machine): the run then covers the
+    # mixed-precision steps and the float32 twin that is scored and saved.
+    settings = {"max_len": MODEL_LEN, "train_samples": TINY_SAMPLES, "training_precision": "mixed_bfloat16",
+                **options}
     return train_bert(config.with_overrides(**{f"bert.{key}": value for key, value in settings.items()}),
                       progress=False)
 
@@ -383,6 +386,15 @@ def test_rerun_with_more_epochs_resumes_after_the_last_finished_one(tiny_run: Ti
                                                                                       STATE_FILE]
     served = load_keras_model(tiny_run.config.with_overrides(**{"bert.max_len": MODEL_LEN}))
     assert tuple(served.outputs[0].shape) == (None, 2)
+
+
+def test_bfloat16_training_ships_a_float32_model(tiny_run: TinyRun) -> None:
+    assert tiny_run.first_card["params"]["training_precision"] == "mixed_bfloat16"
+    assert tiny_run.resumed_state["settings"]["training_precision"] == "mixed_bfloat16"
+    served = load_keras_model(tiny_run.config.with_overrides(**{"bert.max_len": MODEL_LEN}))
+    policies = {layer.dtype_policy.name for layer in served._flatten_layers()}  # noqa: SLF001 - every sublayer
+    assert policies == {"float32"}
+    assert {weight.dtype for weight in served.weights} == {"float32"}
 
 
 def test_resuming_with_other_settings_is_refused(tiny_run: TinyRun) -> None:

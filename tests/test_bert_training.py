@@ -13,12 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imdb.contract.config import Config, load_config
+from imdb.contract.config import Config, ConfigError, load_config
 from imdb.data import Corpus
 from imdb.contract.model_files import ModelError
 from imdb.runtime.pipeline import Pipeline
 from imdb.text.wordpiece import BertEncoder
 from imdb.training import bert as bert_training
+from imdb.training import precision
 from imdb.training.batches import epoch_batches, order_fingerprint, padded_length
 from imdb.training.schedule import SchedulePlan
 
@@ -47,6 +48,10 @@ HALF_ATOL = 1e-6
 RATE_ROUNDING = 1e-15
 # Several short numeric tokens, each one WordPiece of the real vocabulary.
 NUMBERED_REVIEW = " ".join(str(number) for number in range(1, 41))
+# Token ids above 256 are where bfloat16 (8 significant bits) would round an id held as a float.
+ARBITRARY_FIRST_ID = 2001
+# Reviews the bench's training variants step over in the test: 4 batches of TINY_BATCH.
+BENCH_SAMPLES = 16
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 
@@ -234,6 +239,100 @@ def test_a_changed_batch_order_is_refused(imdb_data_uri: str, data_root: Path, t
     trainer = bert_training._Trainer(_tiny_pair(config)[1], data, config, run, state)
     with pytest.raises(ModelError, match=r"batch order of epoch 1 differs.*delete"):
         trainer._batches(0)
+
+
+# ---------------------------------------------------------------- training precision
+
+# The flags lines of /proc/cpuinfo on two x86 CPUs: one with AVX512-BF16, one with AVX2 only.
+BF16_CPUINFO = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni\n\nprocessor\t: 1\n"
+AVX2_CPUINFO = "processor\t: 0\nflags\t\t: fpu sse2 avx2 fma\nbugs\t\t: spectre_v1\n"
+# bfloat16 keeps 8 significant bits: logits of a 2-layer model differ from float32 by about 1e-2.
+BFLOAT16_LOGIT_TOLERANCE = 5e-2
+
+
+def test_cpu_flags_decide_auto_precision() -> None:
+    assert precision.cpu_has_bfloat16(BF16_CPUINFO) and not precision.cpu_has_bfloat16(AVX2_CPUINFO)
+    assert "avx512_bf16" in precision.cpu_flags(BF16_CPUINFO)
+    assert precision.cpu_flags("") == frozenset()
+
+
+@pytest.mark.parametrize("setting", ["float32", "mixed_bfloat16"])
+def test_explicit_precision_is_kept(setting: str) -> None:
+    assert precision.resolve_precision(setting) == setting
+
+
+def test_auto_precision_follows_this_machine() -> None:
+    expected = "mixed_bfloat16" if precision.cpu_has_bfloat16(precision.CPUINFO.read_text()) else "float32"
+    if precision.gpus_have_bfloat16() is None:
+        assert precision.resolve_precision("auto") == expected
+
+
+def test_unknown_precision_names_the_setting(imdb_data_uri: str, data_root: Path) -> None:
+    with pytest.raises(ConfigError, match="bert.training_precision"):
+        load_config(environ={"IMDB_BERT_TRAINING_PRECISION": "float8"}, data=imdb_data_uri, data_root=data_root)
+
+
+def _tiny_bfloat16_pair(config: Config):
+    import keras
+    from keras_hub.models import BertBackbone
+
+    from imdb.models.bert import build_classifier_pair
+
+    keras.utils.set_random_seed(config.seed)
+    backbone = BertBackbone(vocabulary_size=len(VOCAB.read_text(encoding="utf-8").splitlines()),
+                            dtype="mixed_bfloat16", **TINY_BACKBONE)
+    return build_classifier_pair(config, backbone)
+
+
+def test_bfloat16_pair_copies_into_an_equal_float32_twin(imdb_data_uri: str, data_root: Path,
+                                                        tmp_path: Path) -> None:
+    config = _tiny_config(imdb_data_uri, data_root, tmp_path).with_overrides(
+        **{"bert.training_precision": "mixed_bfloat16"})
+    trained = _tiny_bfloat16_pair(config)
+    # Only the backbone computes in bfloat16: the id casts (exact ids), pooling and head do not.
+    backbone = bert_training.backbone_of(trained[0])
+    assert backbone.dtype_policy.name == "mixed_bfloat16"
+    assert {layer.dtype_policy.name for layer in trained[0].layers if layer is not backbone} == {"float32"}
+    served = bert_training.float32_pair(config, trained)
+    assert served is not trained
+    assert {layer.dtype_policy.name for layer in served[0]._flatten_layers()} == {"float32"}  # noqa: SLF001
+    for copied, original in zip(served[0].weights, trained[0].weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(copied), np.asarray(original))
+    batch = [np.stack([np.arange(TINY_LEN, dtype=np.float32) + ARBITRARY_FIRST_ID] * 2),
+             np.ones((2, TINY_LEN), np.float32), np.zeros((2, TINY_LEN), np.float32)]
+    np.testing.assert_allclose(served[0].predict_on_batch(batch), trained[0].predict_on_batch(batch),
+                               atol=BFLOAT16_LOGIT_TOLERANCE)
+    float32_config = config.with_overrides(**{"bert.training_precision": "float32"})
+    assert bert_training.float32_pair(float32_config, served) is served
+
+
+def test_copying_between_different_classifiers_is_refused(imdb_data_uri: str, data_root: Path,
+                                                          tmp_path: Path) -> None:
+    import keras
+
+    config = _tiny_config(imdb_data_uri, data_root, tmp_path)
+    other = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, name="logits")])
+    with pytest.raises(ModelError, match="cannot copy"):
+        bert_training.copy_weights(_tiny_pair(config)[0], other)
+
+
+def test_bench_steps_every_variant_over_the_same_reviews(imdb_data_uri: str, data_root: Path,
+                                                         tmp_path: Path) -> None:
+    """The bench's ``bert_training`` section on the real checkpoint, kept short (32 WordPieces)."""
+    from imdb.tools.bench.bert_training import bench_bert_training
+
+    config = _tiny_config(imdb_data_uri, data_root, tmp_path).with_overrides(
+        **{"bert.frozen_layers": 2, "bert.freeze_embeddings": True})
+    result = bench_bert_training(config, BENCH_SAMPLES)
+    variants = ("fixed_padding", "bucketed", "bucketed_frozen", "configured")
+    assert [result[name]["reviews"] for name in variants] == [BENCH_SAMPLES] * len(variants)
+    assert [result[name]["precision"] for name in variants] == ["float32"] * 3 + [
+        precision.resolve_precision("auto")]
+    assert [result[name]["frozen_layers"] for name in variants] == [0, 0, 2, 2]
+    assert result["fixed_padding"]["mean_padded_length"] == TINY_LEN
+    assert result["bucketed"]["mean_padded_length"] <= TINY_LEN
+    fixed = result["fixed_padding"]["reviews_per_s"]
+    assert result["configured_to_fixed_ratio"] == round(result["configured"]["reviews_per_s"] / fixed, 2)
 
 
 # ---------------------------------------------------------------- shipped file

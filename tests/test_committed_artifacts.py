@@ -47,3 +47,16 @@ def test_no_absolute_machine_path(path: Path) -> None:
 ])
 def test_the_path_check_can_fail(text: str, machine_path: bool) -> None:
     assert bool(ABSOLUTE_PATH.search(text)) is machine_path
+
+
+# The repository's budget for the committed fine-tuned BERT (float16-stored weights).
+SHIPPED_BERT_MAX_BYTES = 50_000_000
+
+
+def test_shipped_bert_fits_the_budget_and_its_card_describes_it() -> None:
+    model, card = REPO_ROOT / "model" / "bert.keras", json.loads((REPO_ROOT / "model" / "bert.json").read_text())
+    assert model.stat().st_size <= SHIPPED_BERT_MAX_BYTES
+    assert "bert.keras" in card["files"] and card["family"] == "bert"
+    assert card["reviews_seen"] == card["optimizer_steps"] * card["params"]["batch_size"]
+    assert card["optimizer_steps"] == card["planned_steps"], "the shipped run stopped before its last step"
+    assert card["learning_curve"]["points"][-1]["step"] == card["optimizer_steps"]

@@ -7,6 +7,7 @@ served; BERT uses a model fine-tuned by a short run, as a user's first try would
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -81,6 +82,25 @@ def test_bert_family_switches_by_environment(tiny_bert_dir: Path, official_tarba
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert (tiny_bert_dir / "bert.onnx").is_file()
     assert_family_integration(env, "bert")
+
+
+def test_bert_report_defaults_to_short_integrated_gradients_and_its_deletion_test(
+        tiny_bert_dir: Path, official_tarball: Path, family_cache: Path, tmp_path: Path) -> None:
+    """``analyze --model bert`` without ``--explain``: the per-family defaults that keep a full
+    validation-split report within 10 minutes on a CPU (imdb.tools.report.settings)."""
+    env = family_env("bert", official_tarball, family_cache, IMDB_MODEL_DIR=str(tiny_bert_dir),
+                     IMDB_BERT_MAX_LEN=str(TINY_BERT_LEN))
+    out = tmp_path / "report"
+    command = [sys.executable, "-m", "imdb.tools.cli", "analyze", "--model", "bert", "--projection", "pca",
+               "--no-probes", "--out", str(out), "--no-progress"]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    printed = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert (printed["heatmap_method"], printed["ig_steps"], printed["faithfulness_samples"]) == ("ig", 4, 100)
+    report = json.loads((out / "report.json").read_text())
+    assert (report["heatmap_method"], report["ig_steps"]) == ("ig", 4)
+    assert [(row["method"], row["steps"]) for row in report["faithfulness"]] == [("ig", 4)]
+    assert report["faithfulness"][0]["n"] == min(100, printed["n"])
 
 
 def test_onnx_format_serves_the_same_integration(official_tarball: Path, family_cache: Path, tmp_path: Path) -> None:

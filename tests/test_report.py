@@ -295,3 +295,16 @@ def test_behaviour_section_states_a_verdict_per_capability(summary: dict, page: 
             assert row["ci"][0] <= row["pass_rate"] <= row["ci"][1] and row["n"] > 0
     failing = sum(len(ids) for model in probes["failing"].values() for ids in model.values())
     assert page.count('<div class="sample probe">') == failing > 0
+
+
+def test_heatmap_defaults_are_per_family() -> None:
+    from imdb.tools.explain.methods import METHODS
+    from imdb.tools.report.analysis import AnalyzeOptions
+    from imdb.tools.report.settings import faithfulness_methods
+
+    bert, dense = AnalyzeOptions().for_family("bert"), AnalyzeOptions().for_family("dense")
+    assert (bert.method, bert.steps, bert.faithfulness_samples) == ("ig", 4, 100)
+    assert (dense.method, dense.steps, dense.faithfulness_samples) == ("ig", 32, 200)
+    chosen = AnalyzeOptions(method="gradxinput", steps=16, faithfulness_samples=0).for_family("bert")
+    assert (chosen.method, chosen.steps, chosen.faithfulness_samples) == ("gradxinput", 16, 0)
+    assert faithfulness_methods("bert", "ig") == ("ig",) and faithfulness_methods("cnn", "ig") == METHODS

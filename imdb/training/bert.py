@@ -242,14 +242,19 @@ class CheckpointRun:
                 stale.unlink(missing_ok=True)
 
 
+def backbone_of(classifier: keras.Model) -> keras.Model:
+    """The classifier's keras-hub backbone: its one nested model (whose name gets a suffix
+    when several exist, so it is found by kind, not by name)."""
+    return next(layer for layer in classifier.layers if isinstance(layer, keras.Model))
+
+
 def freeze(classifier: keras.Model, params: BertConfig) -> None:
     """Training levers: keep the embedding tables and/or the lowest transformer layers fixed.
 
     Frozen layers need no backward pass below them and no AdamW update (the token table alone
     is half of MiniLM's parameters); whether that pays in accuracy is measured, not assumed.
     """
-    # The one nested model is keras-hub's backbone (its name gets a suffix when several exist).
-    backbone = next(layer for layer in classifier.layers if isinstance(layer, keras.Model))
+    backbone = backbone_of(classifier)
     if params.freeze_embeddings:
         for name in EMBEDDING_LAYERS:
             backbone.get_layer(name).trainable = False
@@ -502,7 +507,9 @@ def float32_pair(config: Config, trained: tuple[keras.Model, keras.Model]) -> tu
     holding its weights (mixed precision keeps the variables float32, so nothing is rounded)."""
     if config.bert.training_precision == FLOAT32:
         return trained
-    served = build_classifier_pair(config)
+    backbone = backbone_of(trained[0])
+    twin = type(backbone).from_config({**backbone.get_config(), "dtype": FLOAT32})
+    served = build_classifier_pair(config, twin)
     freeze(served[1], config.bert)
     copy_weights(trained[0], served[0])
     return served

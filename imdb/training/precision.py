@@ -3,7 +3,8 @@
 Why bfloat16 and not float16: bfloat16 keeps float32's exponent range, so no loss scaling
 is needed and a step's gradients cannot overflow; under Keras's ``mixed_bfloat16`` policy the
 backbone computes in bfloat16 while its variables, the optimizer state and the updates stay
-float32. On this project's CPU (AVX512-BF16) a step at 256 WordPieces ran 1.46x faster. On
+float32. On this project's CPU (AVX512-BF16) a step at 256 WordPieces ran 1.42x faster (the
+bench's ``bert_training`` section, everything else equal). On
 hardware without bfloat16 instructions the same policy is emulated and slower, so ``auto``
 only picks it where the instructions exist. The saved model is float32 whatever was chosen:
 ``imdb.training.bert`` copies the trained variables into a float32 twin before saving.

@@ -4,9 +4,11 @@ Why side by side in one process on the same reviews: the machine is shared, so o
 taken together compare. The baseline is faithful to the step the project had before length
 bucketing: the static-length classifier (every batch padded to ``bert.max_len``), all of
 the backbone trainable, batches in shuffled order. The new step is what ``imdb-leap train``
-runs: the any-length twin, batches bucketed by length (``imdb.training.batches``) and the
-configured frozen layers; a middle row (bucketing alone) shows what each lever brings. Every
-variant steps over the same number of batches (bucketing only changes which reviews share one).
+runs: the any-length twin, batches bucketed by length (``imdb.training.batches``), the
+configured frozen layers and the configured arithmetic (``bert.training_precision``, resolved
+for this machine). Two middle rows (bucketing alone; bucketing and freezing, in float32) show
+what each lever brings. Every variant steps over the same number of batches (bucketing only
+changes which reviews share one).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from imdb.contract.config import Config
 from imdb.contract.names import TRAINING
 from imdb.runtime.pipeline import Pipeline
 from imdb.tools.bench.settings import BERT_TRAINING_SAMPLES
+from imdb.training.precision import FLOAT32
 
 # Steps run before timing: graph tracing (one per new input shape, until Keras generalises
 # the shape) is a one-off cost of a run, not of a step.
@@ -37,6 +40,7 @@ class _Variant:
     batches: list[np.ndarray]
     lengths: list[int]
     params: Any
+    precision: str
     seconds: float = 0.0
 
     def step(self, split: Any, index: int) -> None:
@@ -50,10 +54,11 @@ class _Variant:
         return {"reviews": reviews, "seconds": round(self.seconds, ROUND),
                 "reviews_per_s": round(reviews / self.seconds, ROUND),
                 "mean_padded_length": round(float(np.mean(self.lengths)), 1),
-                "frozen_embeddings": self.params.freeze_embeddings, "frozen_layers": self.params.frozen_layers}
+                "frozen_embeddings": self.params.freeze_embeddings, "frozen_layers": self.params.frozen_layers,
+                "precision": self.precision}
 
 
-def _variant(config: Config, split: Any, *, bucketed: bool, frozen: bool) -> _Variant:
+def _variant(config: Config, split: Any, *, bucketed: bool, frozen: bool, precision: str = FLOAT32) -> _Variant:
     from imdb.models.bert import build_classifier_pair
     from imdb.training.bert import compile_trainer, freeze
     from imdb.training.batches import epoch_batches, padded_length
@@ -61,7 +66,7 @@ def _variant(config: Config, split: Any, *, bucketed: bool, frozen: bool) -> _Va
     params = config.bert
     if not frozen:
         params = dataclasses.replace(params, freeze_embeddings=False, frozen_layers=0)
-    static, any_length = build_classifier_pair(config)
+    static, any_length = build_classifier_pair(config, dtype=precision)
     freeze(any_length, params)
     if bucketed:
         batches = epoch_batches(split.lengths, params.batch_size, config.seed, 0)
@@ -72,23 +77,25 @@ def _variant(config: Config, split: Any, *, bucketed: bool, frozen: bool) -> _Va
         batches = [order[start:start + params.batch_size] for start in range(0, len(order), params.batch_size)]
         lengths = [params.max_len] * len(batches)
         trainer = static
-    return _Variant(compile_trainer(trainer), batches, lengths, params)
+    return _Variant(compile_trainer(trainer), batches, lengths, params, precision)
 
 
 def bench_bert_training(config: Config, samples: int = BERT_TRAINING_SAMPLES) -> dict[str, Any]:
-    """Reviews/s of the fixed-padding step, of bucketing alone, and of the configured step.
+    """Reviews/s of the fixed-padding step, of each lever added in turn, and of the configured step.
 
     The variants take turns, batch by batch, so a change in the shared machine's load falls on
     all of them alike instead of on whichever happened to run last.
     """
-    from imdb.training.bert import encode_split
+    from imdb.training.bert import encode_split, with_resolved_precision
 
-    bert_config = config.with_overrides(model="bert")
+    bert_config = with_resolved_precision(config.with_overrides(model="bert"))
     pipeline = Pipeline(bert_config)
     split = encode_split(pipeline, pipeline.split_ids(TRAINING, samples))
     variants = {"fixed_padding": _variant(bert_config, split, bucketed=False, frozen=False),
                 "bucketed": _variant(bert_config, split, bucketed=True, frozen=False),
-                "configured": _variant(bert_config, split, bucketed=True, frozen=True)}
+                "bucketed_frozen": _variant(bert_config, split, bucketed=True, frozen=True),
+                "configured": _variant(bert_config, split, bucketed=True, frozen=True,
+                                       precision=bert_config.bert.training_precision)}
     for variant in variants.values():
         for index in range(min(WARMUP_STEPS, len(variant.batches))):
             variant.step(split, index)
@@ -102,4 +109,5 @@ def bench_bert_training(config: Config, samples: int = BERT_TRAINING_SAMPLES) ->
     return {"samples": len(split.ids), "max_len": bert_config.bert.max_len,
             "truncation": bert_config.bert.truncation, "batch_size": bert_config.bert.batch_size, **rows,
             "bucketed_to_fixed_ratio": round(rows["bucketed"]["reviews_per_s"] / fixed, ROUND),
+            "bucketed_frozen_to_fixed_ratio": round(rows["bucketed_frozen"]["reviews_per_s"] / fixed, ROUND),
             "configured_to_fixed_ratio": round(rows["configured"]["reviews_per_s"] / fixed, ROUND)}

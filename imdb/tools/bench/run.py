@@ -37,7 +37,7 @@ from imdb.tools.bench.naive import OfficialExample, TextBlobPerCall, extract_rev
 from imdb.tools.bench.probes import bench_probes
 from imdb.tools.bench.quantized import int8_columns
 from imdb.tools.bench.results import skipped
-from imdb.tools.bench.settings import BERT_TRAINING_SAMPLES, FAITHFULNESS_SAMPLES, NAIVE_SAMPLES
+from imdb.tools.bench.settings import BERT_TRAINING_SAMPLES, NAIVE_SAMPLES
 from imdb.tools.bench.timing import NS_PER_S, Stopwatch, peak_memory_mb, time_calls
 from imdb.contract.config import MODEL_FAMILIES, Config
 from imdb.contract.model_files import BERT_INPUT_NAMES, ONNX_SUFFIX, WORD_INPUT_NAMES, ModelError, model_path
@@ -45,6 +45,7 @@ from imdb.models.loading import open_onnx
 from imdb.contract.names import TRAINING
 from imdb.runtime.pipeline import Pipeline, balanced_subset
 from imdb.runtime.text_scores import default_workers
+from imdb.tools.report.settings import default_faithfulness_samples
 
 PASS_SPLIT = TRAINING
 INFERENCE_SAMPLES = {"dense": 2000, "cnn": 1000, "bert": 64}
@@ -357,21 +358,32 @@ def bench_inference(config: Config, workdir: Path) -> dict[str, Any]:
 
 
 def bench_faithfulness(config: Config, n_samples: int) -> dict[str, Any]:
-    """Deletion test per attribution method: top-k attributed words versus k random words."""
-    from imdb.tools.explain.deletion import faithfulness_of_methods
-    from imdb.tools.explain.methods import METHODS
+    """Deletion test per attribution method: top-k attributed words versus k random words.
 
-    return dict(zip(METHODS, faithfulness_of_methods(config, METHODS, n_samples)))
+    The methods and integration steps are the ones ``analyze`` uses for the family (both methods
+    and 32 steps for the word models; for BERT integrated gradients alone, 4 steps: see
+    ``imdb.tools.report.settings``)."""
+    from imdb.tools.explain.deletion import faithfulness_of_methods
+    from imdb.tools.explain.methods import DEFAULT_METHOD
+    from imdb.tools.report.settings import default_steps, faithfulness_methods
+
+    methods = faithfulness_methods(config.model, DEFAULT_METHOD)
+    return dict(zip(methods, faithfulness_of_methods(config, methods, n_samples,
+                                                     steps=default_steps(config.model))))
 
 
 def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = NAIVE_SAMPLES,
-              inference: bool = True, faithfulness_samples: int = FAITHFULNESS_SAMPLES,
+              inference: bool = True, faithfulness_samples: int | None = None,
               linear: bool = True, probes: bool = True, progress: bool = True,
               bert_training: int = BERT_TRAINING_SAMPLES) -> dict[str, Any]:
     """All sections in one process, so the figures are comparable with each other.
 
-    ``bert_training`` is the number of training reviews of the ``bert_training`` section (0 skips it).
+    ``bert_training`` is the number of training reviews of the ``bert_training`` section (0 skips it);
+    ``faithfulness_samples`` the reviews of the deletion test (0 skips it; None: the family's
+    default, as ``analyze`` uses).
     """
+    if faithfulness_samples is None:
+        faithfulness_samples = default_faithfulness_samples(config.model)
     with tempfile.TemporaryDirectory(prefix="imdb-bench-") as scratch:
         workdir = Path(scratch)
         result: dict[str, Any] = {"model": config.model, "machine": {"start": machine()}}

@@ -6,7 +6,5 @@ TensorFlow, so offering these as flag defaults must not import what the benchmar
 
 # Label-balanced samples timed for the per-call latencies and the baselines.
 NAIVE_SAMPLES = 1000
-# Reviews of the heatmap deletion test.
-FAITHFULNESS_SAMPLES = 200
 # Training reviews each fine-tuning step variant of the ``bert_training`` section runs over.
 BERT_TRAINING_SAMPLES = 256

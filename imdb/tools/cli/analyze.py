@@ -38,10 +38,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="samples shown with heatmaps per error kind, label issues and flips")
     parser.add_argument("--explain", dest="method", default=DEFAULT_METHOD, choices=METHODS,
                         help="word attribution method for the heatmaps")
-    parser.add_argument("--ig-steps", dest="steps", type=positive_int, default=DEFAULT_STEPS,
-                        help="integrated-gradients steps")
-    parser.add_argument("--faithfulness-samples", type=int, default=settings.DEFAULT_FAITHFULNESS_SAMPLES,
-                        help="reviews for the heatmap deletion test, per method (0 skips it)")
+    parser.add_argument("--ig-steps", dest="steps", type=positive_int,
+                        help=f"integrated-gradients steps (default: {DEFAULT_STEPS}; "
+                             f"{settings.default_steps('bert')} for bert)")
+    parser.add_argument("--faithfulness-samples", type=int,
+                        help=f"reviews for the heatmap deletion test, per method (0 skips it; default: "
+                             f"{settings.DEFAULT_FAITHFULNESS_SAMPLES} and both methods; "
+                             f"{settings.default_faithfulness_samples('bert')} and the heatmap method for bert)")
     parser.add_argument("--no-probes", action="store_true", help="leave out the Behaviour section (probes)")
     parser.add_argument("--probe-failing", type=int, default=settings.DEFAULT_PROBE_FAILING,
                         help="failing probe cases shown with a heatmap per capability and model")

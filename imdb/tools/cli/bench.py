@@ -8,7 +8,7 @@ from imdb.tools.cli.common import add_config_options, add_progress_option, confi
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from imdb.tools.bench.settings import BERT_TRAINING_SAMPLES, FAITHFULNESS_SAMPLES, NAIVE_SAMPLES
+    from imdb.tools.bench.settings import BERT_TRAINING_SAMPLES, NAIVE_SAMPLES
 
     parser = subparsers.add_parser("bench", help="cold start, binder, pass, inference and memory figures, and the ratio to the official example")
     add_config_options(parser)
@@ -16,8 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--naive-samples", type=int, default=NAIVE_SAMPLES,
                         help="label-balanced samples timed for the per-call latencies and the baselines")
     parser.add_argument("--no-inference", action="store_true", help="skip the Keras/ONNX throughput section")
-    parser.add_argument("--faithfulness-samples", type=int, default=FAITHFULNESS_SAMPLES,
-                        help="reviews for the heatmap deletion test (0 skips it)")
+    parser.add_argument("--faithfulness-samples", type=int,
+                        help="reviews for the heatmap deletion test (0 skips it; default: the family's, "
+                             "as in analyze)")
     parser.add_argument("--no-linear-reference", action="store_true",
                         help="skip the TF-IDF + logistic regression reference on the same split")
     parser.add_argument("--no-probes", action="store_true", help="skip the behavioural probe pass rates per family")

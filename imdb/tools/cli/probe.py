@@ -10,7 +10,8 @@ import argparse
 from pathlib import Path
 
 from imdb.contract.config import MODEL_FAMILIES
-from imdb.tools.cli.common import add_config_options, add_progress_option, config_from_args, print_result
+from imdb.tools.cli.common import (add_config_options, add_progress_option, config_from_args, positive_int,
+                                   print_result)
 from imdb.tools.explain.methods import DEFAULT_METHOD, DEFAULT_STEPS, METHODS
 from imdb.tools.report import settings
 
@@ -27,7 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="failing cases shown with a heatmap per capability and model (0: none)")
     parser.add_argument("--explain", dest="method", default=DEFAULT_METHOD, choices=METHODS,
                         help="word attribution method for the heatmaps")
-    parser.add_argument("--ig-steps", dest="steps", type=int, default=DEFAULT_STEPS, help="integrated-gradients steps")
+    parser.add_argument("--ig-steps", dest="steps", type=positive_int,
+                        help=f"integrated-gradients steps (default: {DEFAULT_STEPS}; "
+                             f"{settings.default_steps('bert')} for bert, as in analyze)")
     add_progress_option(parser)
     parser.set_defaults(func=run)
 
@@ -47,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     if args.compare:
         other = config.with_overrides(model=args.compare, model_dir=args.compare_model_dir, model_format="h5")
         targets.append(target_for(other, compared_label(other, config)))
-    behaviour = run_probes(targets, failing_shown=args.failing, method=args.method, steps=args.steps,
+    behaviour = run_probes(targets, failing_shown=args.failing, method=args.method,
+                           steps=args.steps or settings.default_steps(config.model),
                            progress=not args.no_progress)
     files = write_probe_report(behaviour, config.labels, _out_dir(args, [target.name for target in targets]))
     return print_result({"out": str(files[INDEX_FILE]), "models": [target.name for target in targets],

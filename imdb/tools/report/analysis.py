@@ -9,7 +9,7 @@ step is timed; only the samples the report shows get heatmaps (they are the cost
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from imdb.runtime import scoring
 from imdb.contract.config import KERAS_FORMAT, Config
-from imdb.tools.explain import DEFAULT_METHOD, DEFAULT_STEPS, Explainer
+from imdb.tools.explain import DEFAULT_METHOD, Explainer
 from imdb.models.inference import DEFAULT_BATCH_SIZE, predict_logits
 from imdb.models.loading import load_inference_model, load_keras_model
 from imdb.runtime.pipeline import Pipeline
@@ -29,9 +29,10 @@ from imdb.tools.report.heatmaps import Heatmap, heatmaps
 from imdb.tools.report.latent import extract
 from imdb.tools.report.mislabeled import LabelIssues, find_label_issues
 from imdb.tools.report.samples import Predictions, Samples, collect, score
-from imdb.tools.report.settings import (AnalysisError, DEFAULT_CLUSTER_METHOD, DEFAULT_CLUSTERS, DEFAULT_FAITHFULNESS_SAMPLES,
-                                  DEFAULT_LAYER, DEFAULT_PROBE_FAILING, DEFAULT_PROJECTION, DEFAULT_SPACE, DEFAULT_SPLIT,
-                                  DEFAULT_TOP, MODEL_SPACE, REPORTS_DIR)
+from imdb.tools.report.settings import (AnalysisError, DEFAULT_CLUSTER_METHOD, DEFAULT_CLUSTERS, DEFAULT_LAYER,
+                                        DEFAULT_PROBE_FAILING, DEFAULT_PROJECTION, DEFAULT_SPACE, DEFAULT_SPLIT,
+                                        DEFAULT_TOP, MODEL_SPACE, REPORTS_DIR, default_faithfulness_samples,
+                                        default_steps, faithfulness_methods)
 from imdb.tools.report.timing import StepTimer
 from imdb.tools.report.words import TermCounts
 
@@ -56,8 +57,9 @@ class AnalyzeOptions:
     clusters: int = DEFAULT_CLUSTERS
     top: int = DEFAULT_TOP
     method: str = DEFAULT_METHOD
-    steps: int = DEFAULT_STEPS
-    faithfulness_samples: int = DEFAULT_FAITHFULNESS_SAMPLES
+    # None: the analysed family's default (``settings.default_steps`` / ``default_faithfulness_samples``).
+    steps: int | None = None
+    faithfulness_samples: int | None = None
     compare: str | None = None
     compare_model_dir: str | None = None
     # The report runs Keras (the format of training and gradients) unless told otherwise,
@@ -67,6 +69,12 @@ class AnalyzeOptions:
     probes: bool = True
     probe_failing: int = DEFAULT_PROBE_FAILING
     progress: bool = True
+
+    def for_family(self, family: str) -> "AnalyzeOptions":
+        """These options with the unset integration steps and deletion-test size filled in for ``family``."""
+        return replace(self, steps=self.steps or default_steps(family),
+                       faithfulness_samples=(default_faithfulness_samples(family) if self.faithfulness_samples is None
+                                             else self.faithfulness_samples))
 
     def out_dir(self, config: Config) -> Path:
         """``--out``, else ``reports/<model>-<split>[-content]/`` under the working directory."""
@@ -116,6 +124,7 @@ class Analysis:
 
 def run_analysis(config: Config, options: AnalyzeOptions, timer: StepTimer) -> Analysis:
     """Every computed section of the report, timed step by step."""
+    options = options.for_family(config.model)
     if options.limit:
         config = config.with_overrides(sample_limit_per_split=options.limit)
     pipeline = Pipeline(config)
@@ -185,12 +194,12 @@ def _behaviour(analysis: Analysis, options: AnalyzeOptions, model: Any) -> "Beha
 
 
 def _faithfulness(config: Config, options: AnalyzeOptions, model: Any) -> list[dict[str, Any]]:
-    """The deletion test of every attribution method on the analysed split (label-balanced)."""
+    """The deletion test of the family's attribution methods on the analysed split (label-balanced)."""
     from imdb.tools.explain.deletion import faithfulness_of_methods
-    from imdb.tools.explain.methods import METHODS
 
     n_samples = min(options.faithfulness_samples, options.limit or options.faithfulness_samples)
-    return faithfulness_of_methods(config, METHODS, n_samples, split=options.split, steps=options.steps, model=model)
+    return faithfulness_of_methods(config, faithfulness_methods(config.model, options.method), n_samples,
+                                   split=options.split, steps=options.steps, model=model)
 
 
 def compared_label(other: Config, reference: Config) -> str:

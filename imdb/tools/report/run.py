@@ -20,4 +20,6 @@ def analyze(config: Config, options: AnalyzeOptions) -> dict[str, Any]:
     return {"out": str(files["index.html"]), "model": config.model, "split": options.split, "space": options.space,
             "n": len(analysis.samples), "accuracy": analysis.summary["accuracy"], "loss": analysis.summary["loss"],
             "macro_f1": analysis.summary["macro_f1"], "compare": analysis.other.name if analysis.other else None,
+            "heatmap_method": analysis.options.method, "ig_steps": analysis.options.steps,
+            "faithfulness_samples": analysis.options.faithfulness_samples,
             "timings": timer.rounded(), "seconds": round(timer.total, 1)}

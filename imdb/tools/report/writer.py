@@ -141,7 +141,8 @@ def json_safe(value: Any) -> Any:
 def summary_json(analysis: Analysis) -> dict[str, Any]:
     """The report's numbers, machine-readable: summary, claims, fields, clusters, issues, comparison."""
     result: dict[str, Any] = {
-        "model": analysis.run.name, "split": analysis.options.split, "summary": analysis.summary,
+        "model": analysis.run.name, "split": analysis.options.split, "heatmap_method": analysis.options.method,
+        "ig_steps": analysis.options.steps, "summary": analysis.summary,
         "claims": [{"statement": c.statement, "field": c.field, "rho": c.rho, "p_value": c.p_value,
                     "verdict": c.verdict, "strength": c.strength, "low_group_loss": c.low_group_loss,
                     "high_group_loss": c.high_group_loss, "companion": c.companion,
