@@ -40,7 +40,6 @@ class _Variant:
     batches: list[np.ndarray]
     lengths: list[int]
     params: Any
-    precision: str
     seconds: float = 0.0
 
     def step(self, split: Any, index: int) -> None:
@@ -55,7 +54,7 @@ class _Variant:
                 "reviews_per_s": round(reviews / self.seconds, ROUND),
                 "mean_padded_length": round(float(np.mean(self.lengths)), 1),
                 "frozen_embeddings": self.params.freeze_embeddings, "frozen_layers": self.params.frozen_layers,
-                "precision": self.precision}
+                "precision": self.params.training_precision}
 
 
 def _variant(config: Config, split: Any, *, bucketed: bool, frozen: bool, precision: str = FLOAT32) -> _Variant:
@@ -63,10 +62,10 @@ def _variant(config: Config, split: Any, *, bucketed: bool, frozen: bool, precis
     from imdb.training.bert import compile_trainer, freeze
     from imdb.training.batches import epoch_batches, padded_length
 
-    params = config.bert
+    params = dataclasses.replace(config.bert, training_precision=precision)
     if not frozen:
         params = dataclasses.replace(params, freeze_embeddings=False, frozen_layers=0)
-    static, any_length = build_classifier_pair(config, dtype=precision)
+    static, any_length = build_classifier_pair(config, dtype=params.training_precision)
     freeze(any_length, params)
     if bucketed:
         batches = epoch_batches(split.lengths, params.batch_size, config.seed, 0)
@@ -77,7 +76,7 @@ def _variant(config: Config, split: Any, *, bucketed: bool, frozen: bool, precis
         batches = [order[start:start + params.batch_size] for start in range(0, len(order), params.batch_size)]
         lengths = [params.max_len] * len(batches)
         trainer = static
-    return _Variant(compile_trainer(trainer), batches, lengths, params, precision)
+    return _Variant(compile_trainer(trainer), batches, lengths, params)
 
 
 def bench_bert_training(config: Config, samples: int = BERT_TRAINING_SAMPLES) -> dict[str, Any]:
