@@ -30,7 +30,10 @@ from imdb.runtime import components
 from imdb.runtime.pipeline import get_pipeline
 
 CONFIG = get_pipeline().config
-LABELS = list(CONFIG.labels)
+# The classes in the order of the model's logits: IMDB's two, its eight star ratings
+# (task: rating), or a table's label column's (read from the corpus's index).
+LABELS = list(get_pipeline().labels)
+REVIEW_FIELDS = components.review_types(get_pipeline())
 
 
 @tensorleap_preprocess()
@@ -90,9 +93,10 @@ def metadata_sentiment_lexicon(sample_id: str, preprocess: PreprocessResponse) -
     return components.lexicon_metadata(get_pipeline().metadata(sample_id))
 
 
-@tensorleap_metadata("review", metadata_type=components.REVIEW_TYPES)
-def metadata_review(sample_id: str, preprocess: PreprocessResponse) -> dict:
-    return components.review_metadata(get_pipeline().metadata(sample_id))
+if REVIEW_FIELDS:
+    @tensorleap_metadata("review", metadata_type=REVIEW_FIELDS)
+    def metadata_review(sample_id: str, preprocess: PreprocessResponse) -> dict:
+        return components.review_metadata(get_pipeline().metadata(sample_id), tuple(REVIEW_FIELDS))
 
 
 @tensorleap_metadata("readability", metadata_type=components.READABILITY_TYPES)
@@ -123,6 +127,11 @@ def categorical_crossentropy(sentiment: np.ndarray, prediction: np.ndarray) -> n
 @tensorleap_custom_metric("accuracy", direction=MetricDirection.Upward)
 def accuracy(sentiment: np.ndarray, prediction: np.ndarray) -> np.ndarray:
     return components.accuracy(sentiment, prediction)
+
+
+@tensorleap_custom_metric("class_recall", direction={f"recall_{label}": MetricDirection.Upward for label in LABELS})
+def class_recall(sentiment: np.ndarray, prediction: np.ndarray) -> dict:
+    return components.class_recall(sentiment, prediction, LABELS)
 
 
 @tensorleap_custom_metric("confusion_matrix", direction=MetricDirection.Upward)

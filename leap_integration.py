@@ -17,14 +17,15 @@ from leap_binder import (
     CONFIG,
     LABELS,
     accuracy,
+    REVIEW_FIELDS,
     categorical_crossentropy,
+    class_recall,
     confusion_matrix,
     content_latent_space,
     ground_truth_visualizer,
     metadata_label,
     metadata_readability,
     metadata_probe,
-    metadata_review,
     metadata_sentiment_lexicon,
     metadata_text,
     model_latent_space,
@@ -38,6 +39,8 @@ from imdb.contract.model_files import (ATTENTION_MASK, INPUT_IDS, LATENT_OUTPUT,
 from imdb.contract.config import INT8_ONNX_FORMAT, ONNX_FORMAT
 from imdb.models.loading import load_inference_model
 
+if REVIEW_FIELDS:
+    from leap_binder import metadata_review
 if CONFIG.is_bert:
     from leap_binder import attention_mask, input_ids, token_type_ids
 else:
@@ -51,7 +54,7 @@ SAMPLES_PER_SPLIT = 3
 @tensorleap_load_model([PredictionTypeHandler("sentiment", LABELS, channel_dim=-1),
                         PredictionTypeHandler(LATENT_OUTPUT, [LATENT_OUTPUT], channel_dim=-1)])
 def load_model():
-    return load_inference_model(CONFIG)
+    return load_inference_model(CONFIG, LABELS)
 
 
 def _model_inputs(sample_id, subset):
@@ -83,11 +86,13 @@ def integration_test(sample_id, subset):
 
     categorical_crossentropy(gt, prediction)
     accuracy(gt, prediction)
+    class_recall(gt, prediction)
     confusion_matrix(gt, prediction)
     metadata_label(sample_id, subset)
     metadata_text(sample_id, subset)
     metadata_sentiment_lexicon(sample_id, subset)
-    metadata_review(sample_id, subset)
+    if REVIEW_FIELDS:
+        metadata_review(sample_id, subset)
     metadata_readability(sample_id, subset)
     metadata_probe(sample_id, subset)
 

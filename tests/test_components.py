@@ -75,7 +75,7 @@ def check_every_component(pipeline: Pipeline, model) -> None:
         assert content.dtype == np.float32 and content.ndim == 1 and np.isfinite(content).all()
         text = components.review_text(pipeline, pipeline.model_input(sample_id, pipeline.encoder.input_names[0]))
         assert len(text.data) == length
-        bars = components.probabilities(sample_logits, gt, pipeline.config.labels)
+        bars = components.probabilities(sample_logits, gt, pipeline.labels)
         assert np.isclose(bars.body.sum(), 1.0)
 
 

@@ -58,7 +58,11 @@ def test_gs_and_hf_uris_pass_through_unchanged() -> None:
     ("text.sequence_length", "long", "'text.sequence_length'"),
     ("bert.max_len", 4096, "'bert.max_len'"),
     ("validation_fraction", 1.5, "'validation_fraction'"),
-    ("labels", ["only-one"], "'labels'"),
+    ("task", "stars", "'task'"),
+    ("label_map", ["0", "4"], "'label_map'"),
+    ("label_order", ["only-one"], "'label_order'"),
+    ("polarity", {"happy": "upbeat"}, "'polarity'"),
+    ("class_balance", "smote", "'class_balance'"),
     ("cnn.embedding_init", "glove", "'cnn.embedding_init'"),
 ])
 def test_bad_settings_fail_naming_setting_and_file(tmp_path: Path, key: str, value, fragment: str) -> None:

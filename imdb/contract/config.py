@@ -16,6 +16,8 @@ from typing import Any, Mapping
 
 import yaml
 
+from imdb.contract.names import table_format, table_stem
+
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 REPO_ROOT = PACKAGE_DIR.parent
 DEFAULT_CONFIG_FILE = PACKAGE_DIR / "project_config.yaml"
@@ -37,6 +39,14 @@ BERT_MAX_FROZEN_LAYERS = 24
 # The arithmetic BERT fine-tuning runs in: auto picks mixed_bfloat16 where the hardware has
 # bfloat16 instructions (imdb.training.precision); the saved model is float32 either way.
 TRAINING_PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+# What an aclImdb source's reviews are classified by: the folder (neg/pos) or the star rating
+# in the file name (8 classes). A table source's classes are its label column's values.
+TASKS = ("sentiment", "rating")
+SENTIMENT_TASK, RATING_TASK = TASKS
+# How training counters class imbalance: not at all, inverse-frequency loss weights, or
+# oversampling the rarer classes to the size of the largest.
+CLASS_BALANCES = ("none", "weights", "oversample")
+POLARITIES = ("negative", "positive")
 
 # Environment variable -> dotted config key.
 ENV_OVERRIDES: dict[str, str] = {
@@ -46,6 +56,13 @@ ENV_OVERRIDES: dict[str, str] = {
     "IMDB_DATA": "data",
     "IMDB_DATA_ROOT": "data_root",
     "IMDB_SAMPLE_LIMIT": "sample_limit_per_split",
+    "IMDB_TASK": "task",
+    "IMDB_TEXT_COLUMN": "text_column",
+    "IMDB_LABEL_COLUMN": "label_column",
+    "IMDB_ID_COLUMN": "id_column",
+    "IMDB_GROUP_COLUMN": "group_column",
+    "IMDB_SPLIT_COLUMN": "split_column",
+    "IMDB_CLASS_BALANCE": "class_balance",
     "IMDB_VOCAB_FILE": "text.vocab_file",
     "IMDB_BERT_CHECKPOINT": "bert.checkpoint",
     "IMDB_BERT_VOCAB_FILE": "bert.vocab_file",
@@ -62,6 +79,21 @@ PATH_KEYS = frozenset({"model_dir", "data", "data_root", "text.vocab_file", "ber
 
 class ConfigError(ValueError):
     """A setting is missing, mistyped or out of range; the message names the setting and file."""
+
+
+@dataclass(frozen=True)
+class TableConfig:
+    """How a CSV/TSV/JSON Lines/Parquet source becomes labelled texts (ignored for aclImdb)."""
+
+    text_column: str
+    label_column: str
+    id_column: str | None = None
+    group_column: str | None = None
+    split_column: str | None = None
+    # Raw label value (as text) -> class name; None keeps the values as they are.
+    label_map: tuple[tuple[str, str], ...] | None = None
+    # The classes in order; None = sorted as found in the data.
+    label_order: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +157,11 @@ class Config:
     validation_fraction: float
     seed: int
     sample_limit_per_split: int | None
-    labels: tuple[str, ...]
+    task: str
+    table: TableConfig
+    # Class name -> negative/positive, for the behavioural probes; None = derived where it can be.
+    polarity: tuple[tuple[str, str], ...] | None
+    class_balance: str
     text: TextConfig
     dense: WordModelConfig
     cnn: WordModelConfig
@@ -140,6 +176,20 @@ class Config:
     @property
     def is_bert(self) -> bool:
         return self.model == "bert"
+
+    @property
+    def is_table(self) -> bool:
+        """The data is one CSV/TSV/JSON Lines/Parquet file (its classes come from a column)."""
+        return table_format(self.data) is not None
+
+    @property
+    def corpus_name(self) -> str:
+        """What the trained files of this corpus and task are prefixed with: empty for IMDB
+        sentiment (the files the repository ships), ``rating`` for IMDB ratings, the table's
+        file stem (``tweets`` for ``tweets.csv``) for a table."""
+        if self.is_table:
+            return table_stem(self.data)
+        return "" if self.task == SENTIMENT_TASK else self.task
 
     @property
     def sequence_length(self) -> int:
@@ -248,11 +298,22 @@ def _build(raw: dict, source: Path, given: dict[str, Any]) -> Config:
         validation_fraction=reader.fraction("validation_fraction"),
         seed=reader.integer("seed", minimum=0),
         sample_limit_per_split=reader.optional_integer("sample_limit_per_split", minimum=1),
-        labels=tuple(reader.string_list("labels", length=2)),
+        task=reader.choice("task", TASKS),
+        table=TableConfig(
+            text_column=reader.string("text_column"),
+            label_column=reader.string("label_column"),
+            id_column=reader.optional_string("id_column"),
+            group_column=reader.optional_string("group_column"),
+            split_column=reader.optional_string("split_column"),
+            label_map=reader.optional_mapping("label_map"),
+            label_order=reader.optional_string_list("label_order"),
+        ),
+        polarity=reader.optional_mapping("polarity", values=POLARITIES),
+        class_balance=reader.choice("class_balance", CLASS_BALANCES),
         text=TextConfig(
             vocab_size=reader.integer("text.vocab_size", minimum=3),
             sequence_length=reader.integer("text.sequence_length", minimum=1, maximum=MAX_SEQUENCE_LENGTH),
-            vocab_file=resolve_path(reader.string("text.vocab_file")),
+            vocab_file=_corpus_vocabulary(resolve_path(reader.string("text.vocab_file")), raw),
         ),
         dense=_word_model(reader, "dense"),
         cnn=_word_model(reader, "cnn"),
@@ -278,6 +339,21 @@ def _build(raw: dict, source: Path, given: dict[str, Any]) -> Config:
         given=dict(given),
     )
     return config
+
+
+def _corpus_vocabulary(path: Path, raw: dict) -> Path:
+    """A table corpus has words of its own: its vocabulary is ``<stem>.<name>`` beside the
+    configured file, so training on it never overwrites IMDB's (which both IMDB tasks share:
+    they train on the same reviews)."""
+    data = str(raw.get("data") or "")
+    return path.with_name(f"{table_stem(data)}.{path.name}") if table_format(data) else path
+
+
+def _scalar_text(value: Any) -> str:
+    """How a label value is compared: ``4`` in YAML, ``4`` in a CSV and ``"4"`` in JSON are one label."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
 
 
 def _word_model(reader: "_Reader", name: str) -> WordModelConfig:
@@ -373,12 +449,41 @@ class _Reader:
             raise self._fail(key, expected, value)
         return float(value)
 
-    def string_list(self, key: str, *, length: int) -> list[str]:
-        value = self.get(key)
-        if not isinstance(value, (list, tuple)) or len(value) != length or not all(
-                isinstance(item, str) for item in value):
-            raise self._fail(key, f"a list of {length} strings", value)
-        return list(value)
+    def optional_string(self, key: str) -> str | None:
+        value = self.get_or_none(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        return self.string(key)
+
+    def get_or_none(self, key: str) -> Any:
+        """A setting that may be left out of the file: absent reads as null."""
+        try:
+            return self.get(key)
+        except ConfigError:
+            return None
+
+    def optional_mapping(self, key: str, *, values: tuple[str, ...] | None = None) -> tuple[tuple[str, str], ...] | None:
+        """A mapping of scalars (``0: negative``), keys and values read as text, in file order."""
+        value = self.get_or_none(key)
+        if value is None:
+            return None
+        if not isinstance(value, dict) or not value or not all(
+                isinstance(item, (str, int, float, bool)) for pair in value.items() for item in pair):
+            raise self._fail(key, "a mapping of values (e.g. {0: negative, 4: positive})", value)
+        pairs = tuple((_scalar_text(raw), _scalar_text(name)) for raw, name in value.items())
+        if values is not None and any(name not in values for _, name in pairs):
+            raise self._fail(key, f"a mapping whose values are {' or '.join(values)}", value)
+        return pairs
+
+    def optional_string_list(self, key: str) -> tuple[str, ...] | None:
+        value = self.get_or_none(key)
+        if value is None:
+            return None
+        if not isinstance(value, (list, tuple)) or len(value) < 2 or not all(
+                isinstance(item, (str, int)) and not isinstance(item, bool) for item in value) or \
+                len({_scalar_text(item) for item in value}) != len(value):
+            raise self._fail(key, "a list of at least 2 distinct class names", value)
+        return tuple(_scalar_text(item) for item in value)
 
     def int_list(self, key: str) -> list[int]:
         value = self.get(key)

@@ -62,11 +62,18 @@ def token_input(config: Config) -> str:
     return INPUT_IDS if config.is_bert else WORD_INPUT
 
 
+def model_stem(config: Config) -> str:
+    """``dense`` for IMDB sentiment, ``rating-dense`` for IMDB ratings, ``tweets-dense`` for
+    ``tweets.csv``: one corpus's models never overwrite another's."""
+    prefix = config.corpus_name
+    return f"{prefix}-{config.model}" if prefix else config.model
+
+
 def model_path(config: Config, suffix: str | None = None) -> Path:
-    """``<model_dir>/<family><suffix>``; the suffix defaults to the configured ``model_format``."""
+    """``<model_dir>/<stem><suffix>``; the suffix defaults to the configured ``model_format``."""
     by_format = {"onnx": ONNX_SUFFIX, "onnx-int8": INT8_ONNX_SUFFIX}
     chosen = suffix or by_format.get(config.model_format, H5_SUFFIX)
-    return config.model_dir / f"{config.model}{chosen}"
+    return config.model_dir / f"{model_stem(config)}{chosen}"
 
 
 def card_path(config: Config) -> Path:

@@ -18,12 +18,14 @@ from typing import Any, Protocol
 
 from imdb.data.cache import CorruptCacheError, cache_file, index_path
 from imdb.data.layout import LayoutCollector, assemble
-from imdb.data.review import LABEL_DIRS, OFFICIAL_SPLITS, Review
+from imdb.data.tables import TableContents
+from imdb.contract.names import LABEL_NAMES
+from imdb.data.review import INDEX_SPLITS, Review
 
 logger = logging.getLogger(__name__)
 
 INDEX_FORMAT = "imdb-leap-index"
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 # Level 1 writes 3x faster than the default for a few percent more disk; the index is small.
 GZIP_LEVEL = 1
 COLUMNS = ("sample_id", "split", "label", "rating", "movie_id", "text")
@@ -36,19 +38,25 @@ class IndexableSource(Protocol):
     uri: str
     index_key: str
 
-    def read(self) -> LayoutCollector: ...
+    def read(self) -> LayoutCollector | TableContents: ...
 
 
 @dataclass(frozen=True)
 class Index:
-    """All reviews of one source, column by column, in canonical order."""
+    """All reviews of one source, column by column, in canonical order, and its class names."""
 
     key: str
     columns: dict[str, list[Any]]
+    label_names: tuple[str, ...] = LABEL_NAMES
 
     @classmethod
-    def from_reviews(cls, key: str, reviews: list[Review]) -> Index:
-        return cls(key, {name: [getattr(review, name) for review in reviews] for name in COLUMNS})
+    def from_reviews(cls, key: str, reviews: list[Review], label_names: tuple[str, ...] = LABEL_NAMES) -> Index:
+        return cls(key, {name: [getattr(review, name) for review in reviews] for name in COLUMNS},
+                   tuple(label_names))
+
+    @property
+    def ratings(self) -> list[int]:
+        return self.columns["rating"]
 
     def __len__(self) -> int:
         return len(self.columns["sample_id"])
@@ -83,7 +91,11 @@ def obtain_index(source: IndexableSource, root: Path) -> Index:
     except CorruptCacheError as exc:
         logger.warning("cached index is damaged (%s); rebuilding it from %s", exc, source.uri)
     started = time.perf_counter()
-    index = Index.from_reviews(source.index_key, assemble(source.read()))
+    contents = source.read()
+    if isinstance(contents, LayoutCollector):
+        index = Index.from_reviews(source.index_key, assemble(contents))
+    else:
+        index = Index.from_reviews(source.index_key, contents.reviews, contents.label_names)
     save_index(path, index)
     logger.info("indexed %d reviews of %s in %.1f s", len(index), source.uri, time.perf_counter() - started)
     return index
@@ -94,7 +106,8 @@ def save_index(path: Path, index: Index) -> None:
 
     A full disk or a read-only cache raises a CacheWriteError naming the file.
     """
-    document = {"format": INDEX_FORMAT, "version": INDEX_VERSION, "key": index.key, "columns": index.columns}
+    document = {"format": INDEX_FORMAT, "version": INDEX_VERSION, "key": index.key, "columns": index.columns,
+                "label_names": list(index.label_names)}
     payload = json.dumps(document, ensure_ascii=False).encode("utf-8")
     with cache_file(path) as tmp, gzip.open(tmp, "wb", compresslevel=GZIP_LEVEL) as handle:
         handle.write(payload)
@@ -110,7 +123,7 @@ def load_index(path: Path, key: str) -> Index:
     except (OSError, EOFError, zlib.error, ValueError) as exc:
         raise CorruptCacheError(f"{path}: {exc}") from exc
     _validate(document, path, key)
-    return Index(key, document["columns"])
+    return Index(key, document["columns"], tuple(document["label_names"]))
 
 
 def _validate(document: Any, path: Path, key: str) -> None:
@@ -128,7 +141,10 @@ def _validate(document: Any, path: Path, key: str) -> None:
     for name, expected in _COLUMN_TYPES.items():
         if not all(type(value) is expected for value in columns[name]):
             raise CorruptCacheError(f"{path}: column {name} holds a value of the wrong type")
-    if not set(columns["split"]) <= set(OFFICIAL_SPLITS) or not set(columns["label"]) <= set(range(len(LABEL_DIRS))):
+    names = document.get("label_names")
+    if not isinstance(names, list) or len(names) < 2 or not all(isinstance(name, str) for name in names):
+        raise CorruptCacheError(f"{path}: class names missing")
+    if not set(columns["split"]) <= set(INDEX_SPLITS) or not set(columns["label"]) <= set(range(len(names))):
         raise CorruptCacheError(f"{path}: unknown split or label value")
     if len(set(columns["sample_id"])) != len(columns["sample_id"]):
         raise CorruptCacheError(f"{path}: duplicate sample ids")

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 OFFICIAL_TRAIN = "train"
 OFFICIAL_TEST = "test"
 OFFICIAL_SPLITS = (OFFICIAL_TRAIN, OFFICIAL_TEST)
+# A table's split column may name validation rows itself (then no split is computed).
+OFFICIAL_VALIDATION = "validation"
+INDEX_SPLITS = (*OFFICIAL_SPLITS, OFFICIAL_VALIDATION)
 
 # Label directories; a directory's position in this tuple is the integer label.
 LABEL_DIRS = ("neg", "pos")
@@ -20,7 +23,12 @@ LABEL_DIRS = ("neg", "pos")
 
 @dataclass(frozen=True)
 class Review:
-    """One labelled review, exactly as the source holds it (text is not cleaned)."""
+    """One labelled review, exactly as the source holds it (text is not cleaned).
+
+    ``label`` is the position of its class in the corpus's class names; ``rating`` is IMDB's
+    star rating (0 for a table); ``movie_id`` is the group (IMDB's movie, or a table's group
+    column) that the validation split keeps on one side.
+    """
 
     sample_id: str
     split: str

@@ -23,6 +23,8 @@ from imdb.data.layout import ROOT_DIR, LayoutCollector, canonical_name
 from imdb.data.readers import LocalFile, list_layout_files, read_directory, read_tarball
 from imdb.data.review import LABEL_DIRS, OFFICIAL_TRAIN
 from imdb.data.settings import GCS_SCHEME, HTTP_SCHEMES, other_source_hint
+from imdb.data.tables import TableContents, TableSpec, read_table
+from imdb.contract.names import table_format
 
 if TYPE_CHECKING:
     # Only for annotations: google-cloud-storage is imported when a gs:// source is used,
@@ -33,6 +35,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TARBALL_SUFFIXES = (".tar.gz", ".tgz")
+TARBALL = "tarball"
+# Without settings a table is read with these columns (the config's defaults).
+DEFAULT_TABLE_SPEC = TableSpec(text_column="text", label_column="label")
 FILE_SCHEME = "file"
 MAX_NAMES_SHOWN = 5
 
@@ -47,6 +52,25 @@ class LocalTarball:
 
     def read(self) -> LayoutCollector:
         return read_tarball(self.path, self.uri)
+
+
+@dataclass(frozen=True)
+class LocalTable:
+    """A CSV/TSV/JSON Lines/Parquet file on disk, keyed by its path, size, mtime and column settings."""
+
+    uri: str
+    path: Path
+    kind: str
+    spec: TableSpec
+    index_key: str
+
+    def read(self) -> TableContents:
+        return read_table(self.path, self.uri, self.kind, self.spec)
+
+
+def read_local(path: Path, origin: str, kind: str, spec: TableSpec) -> LayoutCollector | TableContents:
+    """A downloaded copy, read as what its name says it is: an aclImdb tarball or a table."""
+    return read_tarball(path, origin) if kind == TARBALL else read_table(path, origin, kind, spec)
 
 
 @dataclass(frozen=True)
@@ -72,17 +96,20 @@ class GcsTarball:
     info: ObjectInfo
     index_key: str
     root: Path
+    kind: str = TARBALL
+    spec: TableSpec = DEFAULT_TABLE_SPEC
 
     @property
     def object_uri(self) -> str:
         return f"{GCS_SCHEME}{self.bucket}/{self.info.name}"
 
-    def read(self) -> LayoutCollector:
-        return read_tarball(self.local_copy(), self.object_uri)
+    def read(self) -> LayoutCollector | TableContents:
+        return read_local(self.local_copy(), self.object_uri, self.kind, self.spec)
 
     def local_copy(self) -> Path:
         """The verified local copy, downloaded again when absent or damaged."""
-        target = download_path(self.root, cache_key("object", self.info.checksum, self.info.size), TARBALL_SUFFIXES[0])
+        target = download_path(self.root, cache_key("object", self.info.checksum, self.info.size),
+                               _download_suffix(self.info.name, self.kind))
         if target.exists():
             from imdb.data.gcs import file_mismatch
 
@@ -132,11 +159,13 @@ class WebTarball:
     remote: RemoteFile | None
     index_key: str
     root: Path
+    kind: str = TARBALL
+    spec: TableSpec = DEFAULT_TABLE_SPEC
 
-    def read(self) -> LayoutCollector:
+    def read(self) -> LayoutCollector | TableContents:
         path = self.local_copy()
         try:
-            return read_tarball(path, self.url)
+            return read_local(path, self.url, self.kind, self.spec)
         except DataError as exc:
             if self.digest is not None:
                 raise
@@ -149,7 +178,7 @@ class WebTarball:
         from imdb.data.web import Expected, WebSession, mismatch
 
         expected = Expected(self.remote, self.digest)
-        target = download_path(self.root, cache_key("web", self.index_key), TARBALL_SUFFIXES[0])
+        target = download_path(self.root, cache_key("web", self.index_key), _download_suffix(self.url, self.kind))
         if target.exists():
             problem = mismatch(target, expected)
             if problem is None:
@@ -177,24 +206,44 @@ class CachedOnly:
         raise self.failure
 
 
-Source = LocalTarball | LocalDirectory | GcsTarball | GcsTree | WebTarball | CachedOnly
+Source = LocalTarball | LocalTable | LocalDirectory | GcsTarball | GcsTree | WebTarball | CachedOnly
 
 
-def resolve_source(uri: str | os.PathLike, root: Path) -> Source:
-    """Identify what ``uri`` points at; raises DataError naming the URI when it is unusable."""
+def _download_suffix(name: str, kind: str) -> str:
+    """The cached copy keeps the kind of file it is (``.tar.gz``, ``.csv.gz``, ...) in its name."""
+    if kind == TARBALL:
+        return TARBALL_SUFFIXES[0]
+    base = name.split("#", 1)[0].split("?", 1)[0].rsplit("/", 1)[-1]
+    return "." + ".".join(base.split(".")[1:]) if "." in base else f".{kind}"
+
+
+def _table_key(kind: str, spec: TableSpec, *facts: object) -> str:
+    return cache_key("table", kind, *spec.fingerprint(), *facts)
+
+
+def resolve_source(uri: str | os.PathLike, root: Path, spec: TableSpec | None = None) -> Source:
+    """Identify what ``uri`` points at; raises DataError naming the URI when it is unusable.
+
+    ``spec`` says how a table file's columns are read (the config's columns when omitted).
+    """
     text = os.fspath(uri).strip()
+    spec = spec or DEFAULT_TABLE_SPEC
     if not text:
         raise DataError(f"the data source is empty: {other_source_hint()}")
     if text.startswith(GCS_SCHEME):
-        return _resolve_bucket(text, root)
+        return _resolve_bucket(text, root, spec)
     if text.lower().startswith(HTTP_SCHEMES):
-        return _resolve_web(text, root)
+        return _resolve_web(text, root, spec)
     path = _local_path(text)
     if not path.exists():
         raise DataError(f"data source {text} does not exist: {other_source_hint()}")
     if path.is_dir():
         return _resolve_directory(text, path)
     stat = path.stat()
+    kind = table_format(path.name)
+    if kind is not None:
+        return LocalTable(text, path, kind, spec,
+                          _table_key(kind, spec, path.resolve(), stat.st_size, stat.st_mtime_ns))
     return LocalTarball(text, path, cache_key("local-tarball", path.resolve(), stat.st_size, stat.st_mtime_ns))
 
 
@@ -229,7 +278,7 @@ def _find_layout_root(path: Path) -> Path:
                     f"{ROOT_DIR}/{OFFICIAL_TRAIN}/neg directories{hint}")
 
 
-def _resolve_bucket(uri: str, root: Path) -> Source:
+def _resolve_bucket(uri: str, root: Path, spec: TableSpec) -> Source:
     """List the prefix once (cheap) to learn the content keys; fall back to the last visit if unreachable."""
     from imdb.data.gcs import GcsSession, GcsUnreachableError, parse_gs_uri
 
@@ -244,20 +293,23 @@ def _resolve_bucket(uri: str, root: Path) -> Source:
         logger.warning("%s; using the index cached for %s (first seen %s)",
                        failure, uri, previous.get("visited", "in an earlier run"))
         return CachedOnly(uri, previous["index_key"], failure)
-    source = _classify(uri, location, objects, session, root)
+    source = _classify(uri, location, objects, session, root, spec)
     _record_visit(root, uri, source.index_key)
     return source
 
 
-def _resolve_web(uri: str, root: Path) -> Source:
+def _resolve_web(uri: str, root: Path, spec: TableSpec) -> Source:
     """A checksum-keyed source needs no request; any other URL is probed (cheap) for its facts."""
     url = without_fragment(uri)
-    if not urlparse(url).path.endswith(TARBALL_SUFFIXES):
-        raise DataError(f"data URL {uri} does not name a .tar.gz: only an aclImdb tarball can be downloaded "
-                        f"(see the README section \"Data sources\")")
+    kind = table_format(urlparse(url).path) or TARBALL
+    if kind == TARBALL and not urlparse(url).path.endswith(TARBALL_SUFFIXES):
+        raise DataError(f"data URL {uri} does not name a .tar.gz or a table (.csv, .tsv, .jsonl, .parquet, "
+                        f"optionally .gz): only those can be downloaded (see \"Data sources\" in docs/data.md)")
+    table_facts = [] if kind == TARBALL else [kind, *spec.fingerprint()]
     digest = expected_digest(uri)
     if digest is not None:
-        return WebTarball(uri, url, digest, None, cache_key("web-sha256", digest.sha256), root)
+        return WebTarball(uri, url, digest, None, cache_key("web-sha256", digest.sha256, *table_facts), root,
+                          kind, spec)
     from imdb.data.web import HttpUnreachableError, WebSession
 
     try:
@@ -270,13 +322,28 @@ def _resolve_web(uri: str, root: Path) -> Source:
                        failure.reason, uri, previous.get("visited", "in an earlier run"))
         return CachedOnly(uri, previous["index_key"], failure)
     source = WebTarball(uri, url, None, remote,
-                        cache_key("web-file", url, remote.size, remote.etag, remote.last_modified), root)
+                        cache_key("web-file", url, remote.size, remote.etag, remote.last_modified, *table_facts),
+                        root, kind, spec)
     _record_visit(root, uri, source.index_key)
     return source
 
 
 def _classify(uri: str, location: GcsLocation, objects: list[ObjectInfo], session: GcsSession,
-              root: Path) -> GcsTarball | GcsTree:
+              root: Path, spec: TableSpec) -> GcsTarball | GcsTree:
+    tables = [info for info in objects if table_format(info.name)]
+    if table_format(uri):
+        named = uri.rstrip("/").rsplit("/", 1)[-1]
+        tables = [info for info in tables if info.name.rsplit("/", 1)[-1] == named]
+        if not tables:
+            raise DataError(f"no object {uri} at {session.where()}: {other_source_hint()}")
+    if len(tables) == 1 and (table_format(uri) or not any(info.name.endswith(TARBALL_SUFFIXES) for info in objects)):
+        info = tables[0]
+        kind = table_format(info.name)
+        return GcsTarball(uri, session, location.bucket, info,
+                          _table_key(kind, spec, info.checksum, info.size), root, kind, spec)
+    if len(tables) > 1 and table_format(uri) is None:
+        names = ", ".join(info.name for info in tables[:MAX_NAMES_SHOWN])
+        raise DataError(f"{uri} holds {len(tables)} table files ({names}); point the URI at one of them")
     tarballs = [info for info in objects if info.name.endswith(TARBALL_SUFFIXES)]
     if len(tarballs) > 1:
         names = ", ".join(info.name for info in tarballs[:MAX_NAMES_SHOWN])

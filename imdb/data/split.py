@@ -1,5 +1,9 @@
 """The validation split: a deterministic, label-stratified, movie-grouped slice of official train.
 
+Stratified by the index's own labels: for IMDB the folder's (negative/positive) under both tasks,
+so sentiment and rating models are validated on the very same reviews and compare one to one;
+for a table its label column's. Grouped by movie (a table's group column).
+
 Why grouped by movie: reviews of one movie share names and plot words; with the same movie on
 both sides, validation accuracy would overstate how the model does on unseen movies. Why cached:
 scikit-learn's StratifiedGroupKFold takes over a second on 25,000 reviews, longer than the whole
@@ -19,7 +23,7 @@ import numpy as np
 from imdb.data.cache import CorruptCacheError, cache_key, read_json, split_path, write_json
 from imdb.data.errors import DataError
 from imdb.data.index import Index
-from imdb.data.review import OFFICIAL_TRAIN
+from imdb.data.review import OFFICIAL_TRAIN, OFFICIAL_VALIDATION
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +48,9 @@ def fold_count(validation_fraction: float) -> int:
 def validation_ids(index: Index, root: Path, validation_fraction: float, seed: int) -> frozenset[str]:
     """Sample ids of the validation split, from cache when this exact split was computed before."""
     folds = fold_count(validation_fraction)
+    if OFFICIAL_VALIDATION in index.splits:
+        # A table's split column chose the validation rows itself.
+        return frozenset()
     train = [i for i, split in enumerate(index.splits) if split == OFFICIAL_TRAIN]
     ids = [index.sample_ids[i] for i in train]
     labels = [index.labels[i] for i in train]

@@ -24,21 +24,21 @@ DROPOUT_LAYER = "dropout"
 HEAD_INITIALIZER_STDDEV = 0.02  # BERT's own initializer range for new dense layers
 
 
-def build_classifier(config: Config, backbone: Any = None) -> "keras.Model":
-    """Float32 ``input_ids``/``attention_mask``/``token_type_ids`` -> logits ``[negative, positive]``.
+def build_classifier(config: Config, backbone: Any = None, num_classes: int = NUM_CLASSES) -> "keras.Model":
+    """Float32 ``input_ids``/``attention_mask``/``token_type_ids`` -> one logit per class.
 
     The ``latent`` layer (the penultimate representation the analysis maps, as in the word
     models) is the attention-masked mean of the backbone's token vectors, the pooling the
     checkpoint was trained with (see ``MaskedMeanPooling``); then dropout (training only) and
-    ``Dense(2)`` named ``logits``. The backbone's own [CLS] pooler is unused, so it is frozen
+    ``Dense(classes)`` named ``logits``. The backbone's own [CLS] pooler is unused, so it is frozen
     rather than given gradients that do not exist. Inputs have a static length so a model
     trained for another ``bert.max_len`` is caught at load time.
     """
-    return build_classifier_pair(config, backbone)[0]
+    return build_classifier_pair(config, backbone, num_classes=num_classes)[0]
 
 
-def build_classifier_pair(config: Config, backbone: Any = None,
-                          dtype: str | None = None) -> tuple["keras.Model", "keras.Model"]:
+def build_classifier_pair(config: Config, backbone: Any = None, dtype: str | None = None,
+                          num_classes: int = NUM_CLASSES) -> tuple["keras.Model", "keras.Model"]:
     """The served classifier (static ``bert.max_len`` inputs) and a twin with inputs of any length.
 
     Both graphs call the *same* layer objects, so they share every weight: training feeds the
@@ -66,7 +66,7 @@ def build_classifier_pair(config: Config, backbone: Any = None,
     pooling = MaskedMeanPooling(name=LATENT_LAYER)
     dropout = keras.layers.Dropout(config.bert.dropout, name=DROPOUT_LAYER)
     head = keras.layers.Dense(
-        NUM_CLASSES, name=LOGITS_LAYER,
+        num_classes, name=LOGITS_LAYER,
         kernel_initializer=keras.initializers.TruncatedNormal(stddev=HEAD_INITIALIZER_STDDEV))
 
     def wire(sequence_length: int | None, model_name: str) -> "keras.Model":

@@ -5,20 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from imdb.contract.config import Config
-from imdb.contract.model_files import ModelError
+from imdb.contract.model_files import NUM_CLASSES, ModelError
 
 
-def build_model(config: Config, vocab_size: int | None = None) -> Any:
-    """A fresh, untrained Keras model of the configured family."""
+def build_model(config: Config, vocab_size: int | None = None, num_classes: int = NUM_CLASSES) -> Any:
+    """A fresh, untrained Keras model of the configured family with ``num_classes`` logits."""
     from imdb.models import word
 
     if config.model == "dense":
-        return word.build_dense(_require_vocab(vocab_size), config.text.sequence_length, config.dense)
+        return word.build_dense(_require_vocab(vocab_size), config.text.sequence_length, config.dense, num_classes)
     if config.model == "cnn":
-        return word.build_cnn(_require_vocab(vocab_size), config.text.sequence_length, config.cnn)
+        return word.build_cnn(_require_vocab(vocab_size), config.text.sequence_length, config.cnn, num_classes)
     from imdb.models import bert
 
-    return bert.build_classifier(config)
+    return bert.build_classifier(config, num_classes=num_classes)
 
 
 def _require_vocab(vocab_size: int | None) -> int:

@@ -45,13 +45,13 @@ def run_model_batched(model: Any, inputs: dict[str, np.ndarray], batch_size: int
 
 def predict_logits(pipeline: Pipeline, model: Any, ids: Sequence[str], *,
                    batch_size: int = DEFAULT_BATCH_SIZE, progress: bool = True, desc: str = "inference") -> np.ndarray:
-    """Logits ``(len(ids), 2)`` in the order of ``ids``."""
+    """Logits ``(len(ids), classes)`` in the order of ``ids``."""
     chunks = []
     starts = range(0, len(ids), batch_size)
     for start in tqdm(starts, desc=desc, unit="batch", disable=not progress or len(starts) < 2):
         chunks.append(run_model(model, batch_inputs(pipeline, ids[start:start + batch_size])))
     if not chunks:
-        return np.zeros((0, len(pipeline.config.labels)), dtype=np.float32)
+        return np.zeros((0, len(pipeline.labels)), dtype=np.float32)
     return np.concatenate(chunks)
 
 
@@ -62,5 +62,5 @@ def score_ids(pipeline: Pipeline, model: Any, ids: Sequence[str], *, progress: b
     from imdb.runtime import scoring
 
     logits = predict_logits(pipeline, model, ids, progress=progress, desc=desc)
-    labels = np.array([pipeline.corpus[sample_id].label for sample_id in ids], dtype=np.int64)
-    return scoring.summarize(labels, logits, pipeline.config.labels)
+    labels = np.array([pipeline.corpus.label(sample_id) for sample_id in ids], dtype=np.int64)
+    return scoring.summarize(labels, logits, pipeline.labels)

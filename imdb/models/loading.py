@@ -11,23 +11,42 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from imdb.contract.config import Config
 from imdb.contract.model_files import (EMBEDDING_LAYER, H5_SUFFIX, KERAS_SUFFIX, LATENT_LAYER, ONNX_SOURCE_DIGEST_KEY,
-                                       SERVED_OUTPUTS, ModelError, model_path)
+                                       SERVED_OUTPUTS, ModelError, card_path, model_path, read_card)
 from imdb.contract.files import file_sha256
 
 
-def load_keras_model(config: Config) -> Any:
-    """The trained Keras model of the configured family, checked against the configuration."""
+def load_keras_model(config: Config, labels: Sequence[str] | None = None) -> Any:
+    """The trained Keras model of the configured family, checked against the configuration
+    (and against the classes ``labels``, when given)."""
     path = keras_model_file(config)
     model = _load_keras_cached(str(path), path.stat().st_mtime_ns, config.is_bert)
     _check_inputs(config, model, path)
+    if labels is not None:
+        check_classes(config, int(model.outputs[0].shape[-1]), labels, path)
     return model
 
 
-def load_inference_model(config: Config) -> Any:
+def check_classes(config: Config, outputs: int, labels: Sequence[str], path: Path) -> None:
+    """Refuse a model whose head has another number of classes than the data, or (where its
+    card says) other classes: its logits would be read as the wrong classes."""
+    where = f"data {config.data}" + (f", task {config.task}" if not config.is_table else "")
+    if outputs != len(labels):
+        raise ModelError(
+            f"model {path} has {outputs} output classes but {where} has {len(labels)} ({', '.join(labels)}): "
+            f"train it for these classes (`imdb-leap train --model {config.model}`) or point the config at the "
+            f"data and task it was trained for")
+    trained = read_card(config).get("labels")
+    if trained is not None and list(trained) != list(labels):
+        raise ModelError(
+            f"model {path} was trained for the classes {', '.join(trained)} (its card {card_path(config).name}), "
+            f"but {where} has {', '.join(labels)}: retrain it, or serve the data it was trained on")
+
+
+def load_inference_model(config: Config, labels: Sequence[str] | None = None) -> Any:
     """What ``tensorleap_load_model`` returns: an onnxruntime session of the exported graph (float32,
     or int8 with ``model_format: onnx-int8``), or the Keras model viewed with the same two outputs
     (``SERVED_OUTPUTS``: logits, latent)."""
@@ -41,8 +60,11 @@ def load_inference_model(config: Config) -> Any:
         session = _load_onnx_cached(str(path), path.stat().st_mtime_ns)
         _check_served_outputs([output.name for output in session.get_outputs()], path, config)
         _check_onnx_source(config, session, path)
+        width = session.get_outputs()[0].shape[-1]
+        if labels is not None and isinstance(width, int):
+            check_classes(config, width, labels, path)
         return session
-    return served_view(load_keras_model(config))
+    return served_view(load_keras_model(config, labels))
 
 
 def served_view(model: Any) -> Any:

@@ -1,7 +1,7 @@
 """Word-level Keras models (dense and CNN) over the shared word vocabulary.
 
 Both take float32 token ids (Tensorleap feeds float tensors; ``Embedding`` casts them to
-integers inside the model) and return **logits** ``[negative, positive]``: softmax belongs
+integers inside the model) and return **logits**, one per class (``[negative, positive]`` for IMDB sentiment): softmax belongs
 to the loss, metrics and visualizers, because Tensorleap is inference-only and analyses raw
 outputs. Layer names are part of the contract: ``embedding`` is where word attributions are
 taken and ``latent`` is the penultimate representation the analysis report maps.
@@ -25,8 +25,9 @@ def _embedding(vocab_size: int, dim: int) -> keras.layers.Layer:
     return keras.layers.Embedding(vocab_size, dim, name=EMBEDDING_LAYER)
 
 
-def build_dense(vocab_size: int, sequence_length: int, params: WordModelConfig) -> keras.Model:
-    """Embedding -> Dense (per word) -> GlobalAveragePooling1D -> Dense(2) logits.
+def build_dense(vocab_size: int, sequence_length: int, params: WordModelConfig,
+                num_classes: int = NUM_CLASSES) -> keras.Model:
+    """Embedding -> Dense (per word) -> GlobalAveragePooling1D -> Dense(classes) logits.
 
     A bag-of-words model: it sees single words, never their order, which is exactly why the
     seeds contrast it with BERT on "not", "but" and "waste of".
@@ -42,13 +43,14 @@ def build_dense(vocab_size: int, sequence_length: int, params: WordModelConfig) 
     # vector makes the representation length-invariant, as a masked mean would be.
     x = keras.layers.LayerNormalization(name=LATENT_LAYER)(x)
     x = keras.layers.Dropout(params.dropout, name="dropout")(x)
-    logits = keras.layers.Dense(NUM_CLASSES, name=LOGITS_LAYER)(x)
+    logits = keras.layers.Dense(num_classes, name=LOGITS_LAYER)(x)
     return keras.Model([tokens], logits, name="imdb_dense")
 
 
-def build_cnn(vocab_size: int, sequence_length: int, params: WordModelConfig) -> keras.Model:
+def build_cnn(vocab_size: int, sequence_length: int, params: WordModelConfig,
+              num_classes: int = NUM_CLASSES) -> keras.Model:
     """Embedding -> 3 x (Conv1D, BatchNorm, ReLU), max pooling between blocks -> global max
-    pooling -> Dense(2) logits.
+    pooling -> Dense(classes) logits.
 
     Convolutions see short phrases ("not good", "waste of time") that the dense model cannot;
     pooling between blocks widens what the later blocks see and cuts the cost of long reviews.
@@ -65,5 +67,5 @@ def build_cnn(vocab_size: int, sequence_length: int, params: WordModelConfig) ->
             x = keras.layers.MaxPooling1D(params.pool_size, name=f"pool{block}")(x)
     x = keras.layers.GlobalMaxPooling1D(name=LATENT_LAYER)(x)
     x = keras.layers.Dropout(params.dropout, name="dropout")(x)
-    logits = keras.layers.Dense(NUM_CLASSES, name=LOGITS_LAYER)(x)
+    logits = keras.layers.Dense(num_classes, name=LOGITS_LAYER)(x)
     return keras.Model([tokens], logits, name="imdb_cnn")

@@ -41,15 +41,16 @@ def probe_state(splits: Sequence[str]) -> DataStateType:
 
 def preprocess_responses(pipeline: Pipeline) -> list[PreprocessResponse]:
     """One response per available split (training, validation, and test when the data has it),
-    then the behavioural probes."""
+    then the behavioural probes where the classes have a polarity."""
     responses = []
     for split in pipeline.corpus.splits:
         ids = pipeline.split_ids(split)
         responses.append(PreprocessResponse(sample_ids=ids, state=_STATES[split], sample_id_type=str,
                                             data={"split": split, "source": pipeline.config.data}))
-    responses.append(PreprocessResponse(sample_ids=pipeline.probes.ids, state=probe_state(pipeline.corpus.splits),
-                                        sample_id_type=str,
-                                        data={"split": PROBES, "source": str(pipeline.probes.suite.path.name)}))
+    if len(pipeline.probes):
+        responses.append(PreprocessResponse(sample_ids=pipeline.probes.ids, state=probe_state(pipeline.corpus.splits),
+                                            sample_id_type=str,
+                                            data={"split": PROBES, "source": str(pipeline.probes.suite.path.name)}))
     return responses
 
 
@@ -66,18 +67,26 @@ def accuracy(ground_truth: np.ndarray, logits: np.ndarray) -> np.ndarray:
     return scoring.accuracy(_batched(ground_truth), _batched(logits))
 
 
+def class_recall(ground_truth: np.ndarray, logits: np.ndarray, labels: Sequence[str]) -> dict[str, np.ndarray]:
+    """``recall_<class>`` per sample: 1/0 for the class's samples, NaN for the others (the value
+    code-loader's engine takes for "not computed"), so a slice's mean is its recall of the class."""
+    values = scoring.class_recall(_batched(ground_truth), _batched(logits))
+    return {f"recall_{label}": values[:, cls] for cls, label in enumerate(labels)}
+
+
 def confusion_elements(ground_truth: np.ndarray, logits: np.ndarray,
                        labels: Sequence[str]) -> list[list[ConfusionMatrixElement]]:
     """Per sample, one element per class: was this class expected, and with what probability
     the model predicted it."""
     probabilities = scoring.softmax(_batched(logits))
-    truth = np.argmax(_batched(ground_truth), axis=-1)
+    targets = _batched(ground_truth)
     batch = []
-    for sample_probs, sample_truth in zip(probabilities, truth):
+    for sample_probs, target in zip(probabilities, targets):
         batch.append([
             ConfusionMatrixElement(
                 label=label,
-                expected_outcome=ConfusionMatrixValue.Positive if cls == sample_truth else ConfusionMatrixValue.Negative,
+                expected_outcome=(ConfusionMatrixValue.Positive if target[cls] >= target.max()
+                                  else ConfusionMatrixValue.Negative),
                 predicted_probability=float(sample_probs[cls]),
             )
             for cls, label in enumerate(labels)
@@ -118,6 +127,16 @@ TEXT_TYPES = {"word_count": DatasetMetadataType.int, "token_count": DatasetMetad
               "oov_count": DatasetMetadataType.int, "oov_ratio": DatasetMetadataType.float}
 LEXICON_TYPES = {"polarity": DatasetMetadataType.float, "subjectivity": DatasetMetadataType.float}
 REVIEW_TYPES = {"rating": DatasetMetadataType.int, "movie_id": DatasetMetadataType.string}
+
+
+def review_types(pipeline: Pipeline) -> dict[str, DatasetMetadataType]:
+    """The ``review`` metadata a corpus has: IMDB's rating (not under ``task: rating``, where it
+    is the label) and movie; a table's group (as ``movie_id``) when it names a group column."""
+    if pipeline.config.is_table:
+        return {"movie_id": REVIEW_TYPES["movie_id"]} if pipeline.config.table.group_column else {}
+    if pipeline.config.task == "rating":
+        return {"movie_id": REVIEW_TYPES["movie_id"]}
+    return dict(REVIEW_TYPES)
 READABILITY_TYPES = {name: DatasetMetadataType.int if name in INTEGER_READABILITY else DatasetMetadataType.float
                      for name in READABILITY_FUNCTIONS}
 
@@ -131,8 +150,9 @@ def lexicon_metadata(meta: SampleMetadata) -> dict[str, object]:
     return {"polarity": meta.polarity, "subjectivity": meta.subjectivity}
 
 
-def review_metadata(meta: SampleMetadata) -> dict[str, object]:
-    return {"rating": meta.rating, "movie_id": meta.movie_id}
+def review_metadata(meta: SampleMetadata, fields: Sequence[str] = tuple(REVIEW_TYPES)) -> dict[str, object]:
+    values = {"rating": meta.rating, "movie_id": meta.movie_id}
+    return {name: values[name] for name in fields}
 
 
 def readability_metadata(meta: SampleMetadata) -> dict[str, object]:

@@ -8,7 +8,9 @@ binder, the CLI, the report and the benchmark all go through this object, so the
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import logging
 import random
 from functools import cached_property
 from typing import Any
@@ -16,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from imdb.contract.config import Config, load_config
-from imdb.contract.names import VALIDATION
+from imdb.contract.names import LABEL_NAMES as POLARITY_NAMES, VALIDATION
 from imdb.data.cache import METADATA_DIR
 from imdb.data.review import Review
 from imdb.probes import ProbeCase, ProbeSet, build_probe_set, is_probe_id, load_suite
@@ -25,6 +27,8 @@ from imdb.runtime.metadata import MetadataStore, SampleMetadata
 from imdb.runtime.text_scores import TextScores, text_scores_name
 from imdb.text.encoded import Encoded
 
+
+logger = logging.getLogger(__name__)
 
 # Reviews whose text scores one metadata miss computes (in parallel, then persisted).
 METADATA_BATCH = 512
@@ -41,9 +45,23 @@ class Pipeline:
     @cached_property
     def corpus(self) -> Any:
         from imdb.data import load_corpus
+        from imdb.data.tables import TableSpec
 
-        return load_corpus(self.config.data, self.config.data_root,
-                           validation_fraction=self.config.validation_fraction, seed=self.config.seed)
+        config = self.config
+        table = TableSpec(**dataclasses.asdict(config.table))
+        return load_corpus(config.data, config.data_root, validation_fraction=config.validation_fraction,
+                           seed=config.seed, task=config.task, table=table,
+                           polarity=dict(config.polarity) if config.polarity else None)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The class names in the order of the model's logits: the corpus's under the configured task."""
+        return self.corpus.label_names
+
+    @property
+    def polarity(self) -> tuple[int, ...] | None:
+        """Each class's polarity (0 negative, 1 positive), or None where the classes have none."""
+        return self.corpus.polarity
 
     @cached_property
     def encoder(self) -> Any:
@@ -59,7 +77,7 @@ class Pipeline:
     @cached_property
     def metadata_store(self) -> MetadataStore:
         cache_file = self.config.data_root / METADATA_DIR / text_scores_name(self.corpus.content_key)
-        return MetadataStore(self.encoded, self.config.sequence_length, self.config.labels,
+        return MetadataStore(self.encoded, self.config.sequence_length, self.labels,
                              TextScores(cache_file), self._served_window)
 
     @cached_property
@@ -82,16 +100,26 @@ class Pipeline:
     @cached_property
     def probes(self) -> ProbeSet:
         """The behavioural probe cases: templated ones, and perturbations of this corpus's
-        validation reviews (so they change only when the suite file or the corpus does)."""
+        validation reviews (so they change only when the suite file or the corpus does).
+
+        Probes speak of negative and positive: each case's label is a polarity (its source
+        review's, through the classes' polarity). Classes without one get no probes."""
         corpus = self.corpus
-        return build_probe_set(load_suite(), [corpus[sample_id] for sample_id in corpus.ids(VALIDATION)])
+        polarity = self.polarity
+        if polarity is None:
+            logger.info("behavioural probes left out: the classes of %s (%s) have no negative/positive polarity "
+                        "(set `polarity` in the config to map them)", corpus.source, ", ".join(self.labels))
+            return ProbeSet(load_suite(), [])
+        reviews = [corpus[sample_id] for sample_id in corpus.ids(VALIDATION)]
+        return build_probe_set(load_suite(), [dataclasses.replace(review, label=polarity[review.label])
+                                              for review in reviews])
 
     @cached_property
     def probe_metadata_store(self) -> MetadataStore:
         """Metadata of the probe cases, with a TextBlob cache of its own: keyed by the suite's
         fingerprint as well, so an edited suite never reads scores of other texts."""
         key = f"probes-{self.probes.suite.fingerprint}-{self.corpus.content_key}"
-        return MetadataStore(self.encoded, self.config.sequence_length, self.config.labels,
+        return MetadataStore(self.encoded, self.config.sequence_length, POLARITY_NAMES,
                              TextScores(self.config.data_root / METADATA_DIR / text_scores_name(key)),
                              lambda case: list(self.probes))
 
@@ -111,7 +139,7 @@ class Pipeline:
         limit = min(caps) if caps else None
         if limit is None or limit >= len(ids):
             return list(ids)
-        return balanced_subset(ids, [self.corpus[i].label for i in ids], limit, self.config.seed)
+        return balanced_subset(ids, [self.corpus.label(i) for i in ids], limit, self.config.seed)
 
     def encoded(self, sample_id: str) -> Encoded:
         cached = self._encoded.get(sample_id)
@@ -124,9 +152,13 @@ class Pipeline:
         return self.encoded(sample_id).inputs[name]
 
     def ground_truth(self, sample_id: str) -> np.ndarray:
-        """One-hot float32 ``[negative, positive]``."""
-        one_hot = np.zeros(len(self.config.labels), dtype=np.float32)
-        one_hot[self.item(sample_id).label] = 1.0
+        """One-hot float32 over the classes; a probe case (whose label is a polarity) spreads its
+        one unit evenly over the classes of that polarity (with two classes, the one-hot)."""
+        if is_probe_id(sample_id):
+            members = np.array(self.polarity, dtype=np.int64) == self.probes[sample_id].label
+            return (members / members.sum()).astype(np.float32)
+        one_hot = np.zeros(len(self.labels), dtype=np.float32)
+        one_hot[self.corpus.label(sample_id)] = 1.0
         return one_hot
 
     @cached_property

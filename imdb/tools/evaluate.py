@@ -14,5 +14,5 @@ def evaluate(config: Config, split: str, *, limit: int | None = None, progress: 
     """Score the configured model on ``split`` (optionally its first ``limit`` samples, label-balanced)."""
     pipeline = Pipeline(config.with_overrides(sample_limit_per_split=limit) if limit else config)
     ids = pipeline.split_ids(split)
-    summary = score_ids(pipeline, load_inference_model(config), ids, progress=progress, desc=f"evaluate {split}")
+    summary = score_ids(pipeline, load_inference_model(config, pipeline.labels), ids, progress=progress, desc=f"evaluate {split}")
     return {"model": config.model, "format": config.model_format, "split": split, **summary}

@@ -53,7 +53,7 @@ def save_keras_model(model: Any, config: Config) -> list[Path]:
     return written
 
 
-def score_shipped_file(config: Config, pipeline: Any, ids: Sequence[str]) -> dict[str, float]:
+def score_shipped_file(config: Config, pipeline: Any, ids: Sequence[str]) -> dict[str, Any]:
     """Accuracy and loss of the saved ``<family>.keras`` — the file the repository ships —
     scored exactly as ``imdb-leap evaluate`` scores it (``models.inference.score_ids``), so
     the card's headline figure is what a user reproduces from a fresh clone."""
@@ -64,7 +64,8 @@ def score_shipped_file(config: Config, pipeline: Any, ids: Sequence[str]) -> dic
     model = keras.models.load_model(model_path(config, KERAS_SUFFIX), compile=False,
                                     custom_objects=custom_objects(config.is_bert))
     summary = score_ids(pipeline, model, ids, progress=False)
-    return {"accuracy": round(summary["accuracy"], CARD_DIGITS), "loss": round(summary["loss"], CARD_DIGITS)}
+    return {"accuracy": round(summary["accuracy"], CARD_DIGITS), "loss": round(summary["loss"], CARD_DIGITS),
+            "summary": summary}
 
 
 def store_half_precision(archive: Path) -> None:
@@ -106,6 +107,22 @@ def _copy_halved(name: str, item: Any, out: Any) -> None:
         _copy_attributes(item, out[name])
     else:
         _copy_attributes(item, out.require_group(name))
+
+
+def classes_card(config: Config, pipeline: Any, validation: dict[str, Any]) -> dict[str, Any]:
+    """What a card says of the classes: their names (checked when the model is loaded), the task,
+    the imbalance remedy, recall per class and, for star ratings, the mean absolute star error."""
+    recall = validation["per_class_recall"]
+    card: dict[str, Any] = {
+        "task": "table" if config.is_table else config.task,
+        "labels": list(pipeline.labels),
+        "class_balance": config.class_balance,
+        "validation_per_class_recall": {name: None if value is None else round(value, CARD_DIGITS)
+                                        for name, value in recall.items()},
+    }
+    if "star_mae" in validation:
+        card["validation_star_mae"] = round(validation["star_mae"], CARD_DIGITS)
+    return card
 
 
 def write_card(config: Config, card: dict[str, Any]) -> Path:

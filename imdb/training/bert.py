@@ -34,7 +34,8 @@ from imdb.contract.model_files import ATTENTION_MASK, KERAS_SUFFIX, ModelError, 
 from imdb.contract.names import TRAINING, VALIDATION
 from imdb.models.bert import build_classifier_pair
 from imdb.runtime.pipeline import Pipeline
-from imdb.training.artifacts import save_keras_model, score_shipped_file, write_card
+from imdb.training import balance
+from imdb.training.artifacts import classes_card, save_keras_model, score_shipped_file, write_card
 from imdb.training.batches import epoch_batches, order_fingerprint, padded_length, slice_batch
 from imdb.training.precision import FLOAT32, resolve_precision
 from imdb.training.schedule import WARMUP_FRACTION, SchedulePlan
@@ -104,6 +105,9 @@ def encode_split(pipeline: Pipeline, ids: list[str]) -> Split:
 def training_data(pipeline: Pipeline) -> TrainingData:
     """``bert.train_samples`` training reviews, the validation split and its curve subset."""
     train_ids = pipeline.split_ids(TRAINING, pipeline.config.bert.train_samples)
+    if pipeline.config.class_balance == balance.OVERSAMPLE:
+        labels = np.array([pipeline.corpus.label(i) for i in train_ids])
+        train_ids = [train_ids[position] for position in balance.oversampled_positions(labels, pipeline.config.seed)]
     val_ids = pipeline.split_ids(VALIDATION)
     curve_ids = pipeline.split_ids(VALIDATION, CURVE_SAMPLES)
     if not train_ids or not val_ids:
@@ -321,6 +325,10 @@ class _Trainer:
         self.run = run
         self.state = state
         self.generators = _seed_generators(trainer)
+        # Inverse-frequency loss weights of the whole training set (class_balance: weights).
+        labels = data.train.y.argmax(axis=1)
+        self.class_weights = (balance.class_weights(labels, data.train.y.shape[1])
+                              if config.class_balance == balance.WEIGHTS else None)
 
     def _batches(self, epoch: int) -> list[np.ndarray]:
         batches = epoch_batches(self.data.train.lengths, self.params.batch_size, self.config.seed, epoch)
@@ -336,8 +344,10 @@ class _Trainer:
         length = padded_length(train.lengths[indices].max(), self.params.pad_multiple, self.params.max_len)
         self.trainer.optimizer.learning_rate = self.state.plan.rate(self.state.step)
         seed_step(self.generators, self.config.seed, self.state.step)
+        weights = None if self.class_weights is None else \
+            self.class_weights[train.y[indices].argmax(axis=1)].astype(np.float32)
         return self.trainer.train_on_batch(slice_batch(train.x, indices, length), train.y[indices],
-                                           return_dict=True)
+                                           sample_weight=weights, return_dict=True)
 
     def _curve_point(self) -> None:
         started = time.perf_counter()
@@ -439,7 +449,7 @@ def fit(pair: tuple[keras.Model, keras.Model], data: TrainingData, config: Confi
     return state
 
 
-def model_card(config: Config, data: TrainingData, state: RunState, shipped: dict[str, float],
+def model_card(config: Config, pipeline: Pipeline, data: TrainingData, state: RunState, shipped: dict[str, Any],
                float32: dict[str, float], wall_seconds: float, files: list[Path]) -> dict[str, Any]:
     """The measured numbers and the settings that produced them (``bert.json`` beside the model).
 
@@ -468,6 +478,7 @@ def model_card(config: Config, data: TrainingData, state: RunState, shipped: dic
         "train_samples_per_second": round(reviews / max(state.train_seconds, _MIN_SECONDS), RATE_DIGITS),
         "validation_accuracy": shipped["accuracy"],
         "validation_loss": shipped["loss"],
+        **classes_card(config, pipeline, shipped["summary"]),
         "float32_validation_accuracy": float32["accuracy"],
         "float32_validation_loss": float32["loss"],
         "learning_curve": {"subset_samples": len(data.curve.ids), "points": state.curve},
@@ -509,7 +520,7 @@ def float32_pair(config: Config, trained: tuple[keras.Model, keras.Model]) -> tu
         return trained
     backbone = backbone_of(trained[0])
     twin = type(backbone).from_config({**backbone.get_config(), "dtype": FLOAT32})
-    served = build_classifier_pair(config, twin)
+    served = build_classifier_pair(config, twin, num_classes=trained[0].outputs[0].shape[-1])
     freeze(served[1], config.bert)
     copy_weights(trained[0], served[0])
     return served
@@ -532,7 +543,7 @@ def train_bert(config: Config, *, progress: bool = True, stop_at_checkpoint: boo
     data = training_data(pipeline)
     run = CheckpointRun(config.model_dir / CHECKPOINT_DIR, run_settings(config, data), config.bert.epochs)
     state = run.resumable_state()
-    pair = build_classifier_pair(config, dtype=config.bert.training_precision)
+    pair = build_classifier_pair(config, dtype=config.bert.training_precision, num_classes=len(pipeline.labels))
     state = fit(pair, data, config, run, state, progress=progress, stop_now=stop_at_checkpoint)
     served = float32_pair(config, pair)
     LOG.info("BERT training finished; scoring the %d validation reviews", len(data.validation.ids))
@@ -540,6 +551,6 @@ def train_bert(config: Config, *, progress: bool = True, stop_at_checkpoint: boo
     files = save_keras_model(served[0], config)
     LOG.info("scoring the saved %s (float16 weights) on the same reviews", model_path(config, KERAS_SUFFIX).name)
     shipped = score_shipped_file(config, pipeline, data.validation.ids)
-    card = model_card(config, data, state, shipped, float32, time.perf_counter() - started, files)
+    card = model_card(config, pipeline, data, state, shipped, float32, time.perf_counter() - started, files)
     write_card(config, card)
     return card

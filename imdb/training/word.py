@@ -20,7 +20,8 @@ from imdb.models.build import build_model
 from imdb.runtime import scoring
 from imdb.runtime.pipeline import Pipeline
 from imdb.text.words import WordVocabulary, words
-from imdb.training.artifacts import save_keras_model, write_card
+from imdb.training import balance
+from imdb.training.artifacts import classes_card, save_keras_model, write_card
 
 LOG = logging.getLogger(__name__)
 EARLY_STOPPING_PATIENCE = 2
@@ -63,7 +64,12 @@ def train_word_model(config: Config, *, progress: bool = True) -> dict[str, Any]
     params = config.dense if config.model == "dense" else config.cnn
     x_train, y_train = word_arrays(pipeline, TRAINING)
     x_val, y_val = word_arrays(pipeline, VALIDATION)
-    model = build_model(config, len(vocabulary))
+    train_labels = np.argmax(y_train, axis=-1)
+    if config.class_balance == balance.OVERSAMPLE:
+        chosen = balance.oversampled_positions(train_labels, config.seed)
+        x_train, y_train, train_labels = x_train[chosen], y_train[chosen], train_labels[chosen]
+    weights = balance.sample_weights(train_labels, len(pipeline.labels), config.class_balance)
+    model = build_model(config, len(vocabulary), len(pipeline.labels))
     if params.embedding_init == "checkpoint":
         initialise_from_checkpoint(model, vocabulary, config, params.embedding_dim)
     model.compile(optimizer=keras.optimizers.Adam(params.learning_rate),
@@ -75,11 +81,11 @@ def train_word_model(config: Config, *, progress: bool = True) -> dict[str, Any]
     if progress:
         callbacks.append(TqdmCallback(verbose=1))
     started = time.perf_counter()
-    history = model.fit([x_train], y_train, validation_data=([x_val], y_val), epochs=params.epochs,
+    history = model.fit([x_train], y_train, sample_weight=weights, validation_data=([x_val], y_val), epochs=params.epochs,
                         batch_size=params.batch_size, callbacks=callbacks, verbose=0)
     seconds = time.perf_counter() - started
     # Scored like `imdb-leap evaluate` (plain cross-entropy, no label smoothing).
-    validation = scoring.summarize(np.argmax(y_val, axis=-1), model.predict([x_val], verbose=0), config.labels)
+    validation = scoring.summarize(np.argmax(y_val, axis=-1), model.predict([x_val], verbose=0), pipeline.labels)
     files = save_keras_model(model, config)
     card = {
         "family": config.model,
@@ -93,6 +99,7 @@ def train_word_model(config: Config, *, progress: bool = True) -> dict[str, Any]
         "validation_accuracy": round(validation["accuracy"], 4),
         "validation_loss": round(validation["loss"], 4),
         "validation_macro_f1": round(validation["macro_f1"], 4),
+        **classes_card(config, pipeline, validation),
         "params": {key: value for key, value in vars(params).items() if value not in (0, ())},
         "files": [str(path.name) for path in files],
     }

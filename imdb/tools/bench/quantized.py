@@ -27,7 +27,7 @@ def _accuracy(pipeline: Pipeline, session: Any, ids: list[str]) -> float:
     from imdb.models.inference import predict_logits
 
     logits = predict_logits(pipeline, session, ids, batch_size=BATCH, progress=False)
-    labels = np.array([pipeline.corpus[i].label for i in ids])
+    labels = np.array([pipeline.corpus.label(i) for i in ids])
     return float((logits.argmax(axis=1) == labels).mean())
 
 

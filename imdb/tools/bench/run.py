@@ -171,7 +171,7 @@ def _text_score_sample(pipeline: Pipeline, scored_ids: list[str], seed: int) -> 
     from textstat.backend.utils.constants import CACHE_SIZE
 
     candidates = scored_ids[:-CACHE_SIZE] if len(scored_ids) > CACHE_SIZE else scored_ids
-    chosen = balanced_subset(candidates, [pipeline.corpus[i].label for i in candidates],
+    chosen = balanced_subset(candidates, [pipeline.corpus.label(i) for i in candidates],
                              min(TEXT_SCORE_SAMPLES, len(candidates)), seed)
     return [pipeline.corpus[i].text for i in chosen]
 
@@ -288,7 +288,7 @@ def comparison_sample(pipeline: Pipeline, ids: list[str], samples: int, seed: in
     """``samples`` label-balanced ids of the pass's ids, in their order."""
     if samples >= len(ids):
         return list(ids)
-    return balanced_subset(ids, [pipeline.corpus[i].label for i in ids], samples, seed)
+    return balanced_subset(ids, [pipeline.corpus.label(i) for i in ids], samples, seed)
 
 
 def bench_baselines(config: Config, pipeline: Pipeline, binder: Any, subset: Any, ids: list[str],
@@ -307,7 +307,7 @@ def bench_baselines(config: Config, pipeline: Pipeline, binder: Any, subset: Any
     example = OfficialExample(root, config.text.sequence_length)  # imports Keras, outside the fit's time
     with Stopwatch() as fit_watch:
         tokenizer = fit_official_tokenizer(pipeline.corpus[i].text for i in pipeline.split_ids(TRAINING, limit))
-    table = metadata_table(pipeline.metadata, [pipeline.corpus[i].label for i in ids], ids)
+    table = metadata_table(pipeline.metadata, [pipeline.corpus.label(i) for i in ids], ids)
     preprocess = PreprocessResponse(sample_ids=list(ids), state=DataStateType.training, sample_id_type=str,
                                     data=OfficialExample.preprocess_data(table, tokenizer))
     ours = binder_paths(binder, _function_names(False))

@@ -14,7 +14,7 @@ import sys
 from typing import Any, Callable
 
 import imdb  # noqa: F401  (analytics off before anything imports code_loader)
-from imdb.contract.config import MODEL_FAMILIES, MODEL_FORMATS, Config, ConfigError, load_config
+from imdb.contract.config import MODEL_FAMILIES, MODEL_FORMATS, TASKS, Config, ConfigError, load_config
 
 EXIT_OK = 0
 # Exit status of a settings or input error (argparse uses the same for bad flags).
@@ -33,13 +33,26 @@ Handler = Callable[[argparse.Namespace], int]
 def add_config_options(parser: argparse.ArgumentParser, *, model: bool = True) -> None:
     """Flags shared by every sub-command that needs the project configuration."""
     parser.add_argument("--config", help="config file (default: imdb/project_config.yaml or $IMDB_CONFIG)")
-    parser.add_argument("--data", help="dataset URI: aclImdb dir, .tar.gz, gs://BUCKET/PREFIX or "
-                                       "https://.../NAME.tar.gz")
+    parser.add_argument("--data", help="dataset URI: aclImdb dir or .tar.gz, a .csv/.tsv/.jsonl/.parquet table "
+                                       "(optionally .gz), local, gs://BUCKET/PREFIX or https://")
     parser.add_argument("--data-root", help="local cache directory")
+    add_corpus_options(parser)
     if model:
         parser.add_argument("--model", choices=MODEL_FAMILIES, help="model family")
         parser.add_argument("--model-dir", help="directory of trained models")
         parser.add_argument("--model-format", choices=MODEL_FORMATS, help="h5 (Keras) or onnx")
+
+
+def add_corpus_options(parser: argparse.ArgumentParser) -> None:
+    """What the data's classes are: IMDB's task, or a table's columns."""
+    parser.add_argument("--task", choices=TASKS, help="aclImdb classes: sentiment (2) or rating (8 star classes)")
+    parser.add_argument("--text-column", help="a table source's text column")
+    parser.add_argument("--label-column", help="a table source's label column")
+
+
+def corpus_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    return {"task": getattr(args, "task", None), "text_column": getattr(args, "text_column", None),
+            "label_column": getattr(args, "label_column", None)}
 
 
 def add_progress_option(parser: argparse.ArgumentParser) -> None:
@@ -62,6 +75,7 @@ def config_from_args(args: argparse.Namespace, **extra: Any) -> Config:
         model_format=getattr(args, "model_format", None),
         data=args.data,
         data_root=args.data_root,
+        **corpus_overrides(args),
         **extra,
     )
 

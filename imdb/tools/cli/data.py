@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from imdb.contract.config import load_config
-from imdb.data.corpus import describe, load_corpus
+from imdb.contract.config import Config, load_config
+from imdb.data.corpus import describe
+from imdb.tools.cli.common import add_corpus_options, corpus_overrides
 from imdb.data.settings import ENV_DATA, ENV_DATA_ROOT
 
 COMMAND = "data"
@@ -29,13 +30,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                help="destination; the bucket is created when missing")
     upload_parser.set_defaults(func=run_upload, command_name=f"{COMMAND} upload")
 
-    info_parser = actions.add_parser("info", help="print review counts per split and label",
+    info_parser = actions.add_parser("info", help="print counts per split and class, and the imbalance",
                                      description="Load a dataset and print its counts as one JSON line.")
     _add_source_options(info_parser)
     info_parser.set_defaults(func=run_info, command_name=f"{COMMAND} info")
 
 
 def _add_source_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="config file (default: imdb/project_config.yaml or $IMDB_CONFIG)")
+    add_corpus_options(parser)
     parser.add_argument("--data", default=None, metavar="SRC",
                         help=f"aclImdb/ directory, .tar.gz, gs://BUCKET/PREFIX or https://.../NAME.tar.gz "
                              f"(default: ${ENV_DATA}, "
@@ -44,9 +47,13 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
                         help=f"cache directory (default: ${ENV_DATA_ROOT}, else `data_root` in the config)")
 
 
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(args.config, data=args.data, data_root=args.data_root, **corpus_overrides(args))
+
+
 def _source(args: argparse.Namespace) -> tuple[str, object]:
     """The data URI and cache directory in force for this command."""
-    config = load_config(data=args.data, data_root=args.data_root)
+    config = _config(args)
     return config.data, config.data_root
 
 
@@ -61,6 +68,9 @@ def run_upload(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    corpus = load_corpus(*_source(args))
+    """Counts per split and class, and the imbalance ratio, of the source with its settings."""
+    from imdb.runtime.pipeline import Pipeline
+
+    corpus = Pipeline(_config(args)).corpus
     print(json.dumps(describe(corpus)))
     return 0

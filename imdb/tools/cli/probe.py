@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from imdb.contract.config import MODEL_FAMILIES
+from imdb.contract.names import LABEL_NAMES as POLARITY_NAMES
 from imdb.tools.cli.common import (add_config_options, add_progress_option, config_from_args, positive_int,
                                    print_result)
 from imdb.tools.explain.methods import DEFAULT_METHOD, DEFAULT_STEPS, METHODS
@@ -53,6 +54,6 @@ def run(args: argparse.Namespace) -> int:
     behaviour = run_probes(targets, failing_shown=args.failing, method=args.method,
                            steps=args.steps or settings.default_steps(config.model),
                            progress=not args.no_progress)
-    files = write_probe_report(behaviour, config.labels, _out_dir(args, [target.name for target in targets]))
+    files = write_probe_report(behaviour, POLARITY_NAMES, _out_dir(args, [target.name for target in targets]))
     return print_result({"out": str(files[INDEX_FILE]), "models": [target.name for target in targets],
                          "cases": len(behaviour.probes), "pass_rates": behaviour.pass_rates()})

@@ -109,7 +109,7 @@ def deletion_drops(pipeline: Pipeline, model: Any, spec: TokenSpec, attributions
     top_k = _class_probability(model, delete_positions(inputs, spec, top_positions), classes)
     random_runs = [_class_probability(model, delete_positions(inputs, spec, draw), classes)
                    for draw in random_positions]
-    half = 1.0 / len(pipeline.config.labels)
+    half = 1.0 / len(pipeline.labels)
     return DeletionDrops(original=original, top_k=top_k, random=np.mean(random_runs, axis=0),
                          flipped_top_k=top_k < half,
                          flipped_random=np.mean([run < half for run in random_runs], axis=0))

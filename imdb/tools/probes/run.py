@@ -16,8 +16,9 @@ import numpy as np
 from imdb.contract.config import Config
 from imdb.models.inference import DEFAULT_BATCH_SIZE, predict_logits
 from imdb.models.loading import load_keras_model
+from imdb.tools.report.settings import AnalysisError
 from imdb.probes import MINIMUM_FUNCTIONALITY, ProbeCase, ProbeSet
-from imdb.probes.outcomes import POSITIVE, CapabilityRate, outcomes, rates, template_rates
+from imdb.probes.outcomes import CapabilityRate, outcomes, rates, template_rates
 from imdb.probes.stats import CONFIDENCE, difference_interval
 from imdb.runtime import scoring
 from imdb.runtime.pipeline import Pipeline
@@ -89,7 +90,12 @@ class Behaviour:
 def _positive_probabilities(target: ProbeTarget, ids: Sequence[str], batch_size: int, progress: bool) -> dict[str, float]:
     logits = predict_logits(target.pipeline, target.model, list(ids), batch_size=batch_size, progress=progress,
                             desc=f"probes ({target.name})")
-    return dict(zip(ids, scoring.softmax(logits)[:, POSITIVE].astype(float).tolist()))
+    polarity = target.pipeline.polarity
+    if polarity is None:
+        raise AnalysisError(f"the classes of {target.pipeline.config.data} ({', '.join(target.pipeline.labels)}) "
+                            f"have no negative/positive polarity, which the probes test: set `polarity` in the "
+                            f"config to map each class to negative or positive")
+    return dict(zip(ids, scoring.positive_probability(logits, polarity).astype(float).tolist()))
 
 
 def probe_model(target: ProbeTarget, probes: ProbeSet, *, batch_size: int = DEFAULT_BATCH_SIZE,
@@ -193,7 +199,8 @@ def _explainer(target: ProbeTarget) -> Any:
 
 def target_for(config: Config, name: str | None = None) -> ProbeTarget:
     """A target from a configuration: its pipeline and its Keras model (the explainer needs Keras)."""
-    return ProbeTarget(name=name or config.model, pipeline=Pipeline(config), model=load_keras_model(config))
+    pipeline = Pipeline(config)
+    return ProbeTarget(name=name or config.model, pipeline=pipeline, model=load_keras_model(config, pipeline.labels))
 
 
 def summary_json(behaviour: Behaviour) -> dict[str, Any]:

@@ -9,6 +9,7 @@ step is timed; only the samples the report shows get heatmaps (they are the cost
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,8 @@ from imdb.tools.report.settings import (AnalysisError, DEFAULT_CLUSTER_METHOD, D
                                         default_steps, faithfulness_methods)
 from imdb.tools.report.timing import StepTimer
 from imdb.tools.report.words import TermCounts
+
+LOG = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from imdb.tools.probes.run import Behaviour
@@ -119,7 +122,7 @@ class Analysis:
     @property
     def labels(self) -> tuple[str, ...]:
         """Class names, in the order of the logits."""
-        return self.run.config.labels
+        return self.run.pipeline.labels
 
 
 def run_analysis(config: Config, options: AnalyzeOptions, timer: StepTimer) -> Analysis:
@@ -129,7 +132,7 @@ def run_analysis(config: Config, options: AnalyzeOptions, timer: StepTimer) -> A
         config = config.with_overrides(sample_limit_per_split=options.limit)
     pipeline = Pipeline(config)
     with timer("load model"):
-        model = load_keras_model(config)
+        model = load_keras_model(config, pipeline.labels)
     with timer("samples + metadata"):
         samples = collect(pipeline, options.split, progress=options.progress)
     if len(samples) < MIN_SAMPLES:
@@ -141,7 +144,8 @@ def run_analysis(config: Config, options: AnalyzeOptions, timer: StepTimer) -> A
     # Latent vectors and gradients need the Keras model, whatever ``model_format`` serves.
     run = ModelRun(name=config.model, config=config, pipeline=pipeline, predictions=predictions,
                    explainer=Explainer(pipeline, model))
-    summary = scoring.summarize(samples.labels, outputs.logits, config.labels)
+    labels = pipeline.labels
+    summary = scoring.summarize(samples.labels, outputs.logits, labels)
     with timer("projection"):
         vectors = outputs.latent if options.space == MODEL_SPACE else content_vectors(pipeline, samples.ids)
         reduced = projection.reduce(vectors, seed=config.seed)
@@ -149,7 +153,7 @@ def run_analysis(config: Config, options: AnalyzeOptions, timer: StepTimer) -> A
     with timer("clusters"):
         assignments = clustering.cluster(reduced, coords, options.cluster_method, options.clusters, seed=config.seed)
         counts = TermCounts.from_texts(samples.texts)
-        cluster_rows = clustering.summarize_clusters(assignments, samples, predictions, config.labels, counts)
+        cluster_rows = clustering.summarize_clusters(assignments, samples, predictions, labels, counts)
     with timer("metadata vs loss"):
         fields = metadata_loss.field_losses(samples, predictions.loss)
         claims = metadata_loss.evaluate_claims(samples, predictions.loss)
@@ -157,15 +161,18 @@ def run_analysis(config: Config, options: AnalyzeOptions, timer: StepTimer) -> A
         issues = find_label_issues(samples.labels, predictions.probabilities)
     analysis = Analysis(
         options=options, run=run, samples=samples, summary=summary,
-        confusion=scoring.confusion_counts(samples.labels, predictions.predicted, len(config.labels)),
+        confusion=scoring.confusion_counts(samples.labels, predictions.predicted, len(labels)),
         coords=coords, assignments=assignments, clusters=cluster_rows, fields=fields, claims=claims,
-        errors=hardest_errors(samples, predictions, config.labels, options.top), issues=issues)
+        errors=hardest_errors(samples, predictions, labels, options.top), issues=issues)
     if options.compare:
         with timer("compare"):
             _compare(analysis, config, options)
     with timer("heatmaps"):
         _heatmaps(analysis, options)
-    if options.probes:
+    if options.probes and pipeline.polarity is None:
+        LOG.info("behavioural probes left out: the classes %s have no negative/positive polarity (set `polarity`)",
+                 ", ".join(pipeline.labels))
+    elif options.probes:
         with timer("probes"):
             analysis.behaviour = _behaviour(analysis, options, model)
     if options.faithfulness_samples > 0:

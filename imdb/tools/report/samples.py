@@ -80,7 +80,7 @@ def collect(pipeline: Pipeline, split: str, *, progress: bool = True) -> Samples
     reviews = [pipeline.corpus[sample_id] for sample_id in ids]
     pipeline.metadata_store.precompute(reviews, progress=progress)
     ground_truth = np.stack([pipeline.ground_truth(sample_id) for sample_id in ids]) if ids else \
-        np.zeros((0, len(pipeline.config.labels)), dtype=np.float32)
+        np.zeros((0, len(pipeline.labels)), dtype=np.float32)
     return Samples(ids=ids, labels=np.argmax(ground_truth, axis=-1) if ids else np.zeros(0, dtype=np.int64),
                    ground_truth=ground_truth, texts=[review.text for review in reviews],
                    metadata=metadata_columns(pipeline, ids))

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from imdb.contract.names import LABEL_NAMES as POLARITY_NAMES
+
 from imdb.tools.report import figures
 from imdb.tools.report.analysis import Analysis, AnalyzeOptions, ModelRun
 from imdb.tools.report.heatmaps import Heatmap, heatmap_html, legend_html
@@ -320,7 +322,7 @@ def all_sections(analysis: Analysis) -> list[Section]:
     if analysis.comparison is not None:
         sections.append(compare_section(analysis))
     if analysis.behaviour is not None:
-        sections.append(behaviour_section(analysis.behaviour, analysis.labels))
+        sections.append(behaviour_section(analysis.behaviour, POLARITY_NAMES))
     if analysis.faithfulness:
         sections.append(faithfulness_section(analysis))
     sections.append(timings_section(analysis))
