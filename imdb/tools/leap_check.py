@@ -75,8 +75,8 @@ def integration_test(root: Path, samples_per_split: int) -> dict[str, object]:
     splits = len(leap_integration.preprocess())
     from imdb.models.loading import load_inference_model
 
-    model = load_inference_model(leap_integration.CONFIG)
-    return {"samples_checked": checked, "splits": splits, "module": leap_integration.__file__, "imdb": imdb.__file__,
+    model = load_inference_model(leap_integration.CONFIG, leap_integration.LABELS)
+    return {"samples_checked": checked, "splits": splits, "labels": list(leap_integration.LABELS), "module": leap_integration.__file__, "imdb": imdb.__file__,
             "model_class": f"{type(model).__module__}.{type(model).__name__}"}
 
 
