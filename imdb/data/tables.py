@@ -167,8 +167,8 @@ def _parquet_rows(path: Path, origin: str, spec: TableSpec) -> Iterator[tuple[in
     try:
         import pyarrow.parquet as parquet
     except ImportError:
-        raise DataError(f"{origin} is a Parquet file, which needs pyarrow: pip install pyarrow "
-                        f"(and add it to requirements.txt to serve it on the platform)") from None
+        raise DataError(f"{origin} is a Parquet file, which needs pyarrow (requirements.txt lists it): "
+                        f"pip install pyarrow") from None
     try:
         table = parquet.ParquetFile(path)
     except Exception as exc:  # pyarrow raises its own untyped errors

@@ -75,7 +75,7 @@ def evaluate(root: Path) -> dict[str, Any]:
     loader = LeapLoader(str(root.resolve()), ENTRY_FILE)
     loader.exec_script()
     pipeline = get_pipeline()
-    model = load_inference_model(pipeline.config)
+    model = load_inference_model(pipeline.config, pipeline.labels)
     samples: dict[str, Any] = {}
     for state, sample_ids in loader.get_preprocess_sample_ids().items():
         for sample_id in sample_ids:
