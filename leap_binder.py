@@ -134,6 +134,15 @@ def class_recall(sentiment: np.ndarray, prediction: np.ndarray) -> dict:
     return components.class_recall(sentiment, prediction, LABELS)
 
 
+# How sure the model was, whatever the label: high confidence on a wrong sample is what a
+# badly calibrated model shows; entropy rises where it hesitates between classes.
+@tensorleap_custom_metric("confidence", direction={"confidence": MetricDirection.Upward,
+                                                   "margin": MetricDirection.Upward,
+                                                   "entropy": MetricDirection.Downward})
+def confidence(prediction: np.ndarray) -> dict:
+    return components.confidence(prediction)
+
+
 @tensorleap_custom_metric("confusion_matrix", direction=MetricDirection.Upward)
 def confusion_matrix(sentiment: np.ndarray, prediction: np.ndarray) -> List[List[ConfusionMatrixElement]]:
     return components.confusion_elements(sentiment, prediction, LABELS)

@@ -20,6 +20,7 @@ from leap_binder import (
     REVIEW_FIELDS,
     categorical_crossentropy,
     class_recall,
+    confidence,
     confusion_matrix,
     content_latent_space,
     ground_truth_visualizer,
@@ -87,6 +88,7 @@ def integration_test(sample_id, subset):
     categorical_crossentropy(gt, prediction)
     accuracy(gt, prediction)
     class_recall(gt, prediction)
+    confidence(prediction)
     confusion_matrix(gt, prediction)
     metadata_label(sample_id, subset)
     metadata_text(sample_id, subset)

@@ -256,7 +256,7 @@ def test_platform_workers_agree_with_development_and_score_text_once(
     assert sum(scored) == persisted, f"{WORKERS} workers scored {scored} reviews; {persisted} distinct ones are stored"
     every = next(iter(samples.values()))
     assert every["metadata"] and set(every["loss"]) == {"categorical_crossentropy"}
-    assert set(every["metrics"]) == {"accuracy", "confusion_matrix"}
+    assert set(every["metrics"]) == {"accuracy", "class_recall", "confidence", "confusion_matrix"}
     assert set(every["visualizers"]) == {"review", "probabilities", "ground_truth"}
     assert set(every["heatmaps"]) == {"review"}
 

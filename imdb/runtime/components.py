@@ -67,6 +67,11 @@ def accuracy(ground_truth: np.ndarray, logits: np.ndarray) -> np.ndarray:
     return scoring.accuracy(_batched(ground_truth), _batched(logits))
 
 
+def confidence(logits: np.ndarray) -> dict[str, np.ndarray]:
+    """Confidence, margin and entropy per sample (``scoring.confidence``)."""
+    return scoring.confidence(_batched(logits))
+
+
 def class_recall(ground_truth: np.ndarray, logits: np.ndarray, labels: Sequence[str]) -> dict[str, np.ndarray]:
     """``recall_<class>`` per sample: 1/0 for the class's samples, NaN for the others (the value
     code-loader's engine takes for "not computed"), so a slice's mean is its recall of the class."""

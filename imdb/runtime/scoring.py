@@ -115,3 +115,14 @@ def summarize(labels: np.ndarray, logits: np.ndarray, label_names: tuple[str, ..
     if stars is not None and len(labels):
         summary["star_mae"] = float(np.abs(stars[predictions] - stars[labels]).mean())
     return summary
+
+
+def confidence(logits: np.ndarray) -> dict[str, np.ndarray]:
+    """Per sample: the top probability, its margin over the runner-up, and the entropy (nats) of
+    the predicted distribution — the three ways a dashboard slices by how sure the model was."""
+    probabilities = softmax(logits).astype(np.float64)
+    ordered = np.sort(probabilities, axis=-1)
+    entropy = -(probabilities * np.log(np.maximum(probabilities, PROBABILITY_FLOOR))).sum(axis=-1)
+    return {"confidence": ordered[:, -1].astype(np.float32),
+            "margin": (ordered[:, -1] - ordered[:, -2]).astype(np.float32),
+            "entropy": entropy.astype(np.float32)}

@@ -42,6 +42,8 @@ def _register_evaluate(subparsers: argparse._SubParsersAction) -> None:
     add_config_options(parser)
     parser.add_argument("--split", default=VALIDATION, choices=SPLITS)
     parser.add_argument("--limit", type=int, help="evaluate at most N samples (label-balanced)")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="fit a temperature on the training split and report the ECE it leaves")
     add_progress_option(parser)
     parser.set_defaults(func=_evaluate)
 
@@ -50,7 +52,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     from imdb.tools.evaluate import evaluate
 
     config = config_from_args(args)
-    return print_result(evaluate(config, args.split, limit=args.limit, progress=not args.no_progress))
+    return print_result(evaluate(config, args.split, limit=args.limit, progress=not args.no_progress,
+                                 calibrate=args.calibrate))
 
 
 def _register_export(subparsers: argparse._SubParsersAction) -> None:
