@@ -36,7 +36,8 @@ EXPECTED_COLUMNS = ["id", "label", "prediction", "probability_negative", "probab
                     "compare_probability_positive", "compare_loss"]
 PNGS = ("summary.png", "population.png", "clusters.png", "metadata_loss.png", "compare.png", "behaviour.png")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-FIGURES_WITH_COMPARE = 6
+# summary, population, clusters, metadata, calibration, compare, behaviour.
+FIGURES_WITH_COMPARE = 7
 CLAIM_FIELDS = {"text_oov_count", "text_word_count", "abs_polarity"}
 # The second word model, when model/cnn.h5 is not there yet: a dense model fitted briefly.
 SECOND_MODEL_REVIEWS = 2000
@@ -167,7 +168,8 @@ def test_seed_claims_are_verdicts_on_the_runs_own_numbers(rows: list[dict[str, s
 
 
 def test_sections_and_heatmaps_are_in_the_page(page: str, summary: dict) -> None:
-    for anchor in ("summary", "population", "clusters", "metadata", "samples", "mislabeled", "compare", "behaviour"):
+    for anchor in ("summary", "population", "clusters", "metadata", "samples", "mislabeled", "calibration", "compare",
+                   "behaviour"):
         assert f'<section id="{anchor}">' in page, anchor
     errors_shown = sum(min(TOP, total) for total in summary["errors"].values())
     issues_shown = min(TOP, summary["label_issues"]["flagged"])
@@ -176,6 +178,27 @@ def test_sections_and_heatmaps_are_in_the_page(page: str, summary: dict) -> None
     assert page.count('class="hw"') > errors_shown, "heatmaps colour words"
     assert page.count("<script>") >= 1 and page.count("Plotly.newPlot") == FIGURES_WITH_COMPARE
     assert page.count("* plotly.js v") == 1, "plotly.js is inlined exactly once"
+
+
+def test_calibration_of_both_models_is_fitted_on_training(summary: dict, page: str) -> None:
+    calibration = summary["calibration"]
+    assert set(calibration) == set(summary["comparison"]["models"])
+    for fit in calibration.values():
+        assert 0.0 <= fit["ece_interval"][0] <= fit["ece"] <= fit["ece_interval"][1] <= 1.0
+        assert fit["fit_samples"] == LIMIT and fit["temperature"] > 0
+        assert 0.0 <= fit["ece_after_temperature"] <= 1.0
+    assert 'id="fig-calibration"' in page
+
+
+def test_class_table_agrees_with_the_csv(rows: list[dict[str, str]], summary: dict) -> None:
+    by_class = {row["class"]: row for row in summary["classes"]}
+    assert list(by_class) == list(LABELS)
+    for name in LABELS:
+        members = [row for row in rows if row["label"] == name]
+        called = [row for row in rows if row["prediction"] == name]
+        assert by_class[name]["samples"] == len(members) and by_class[name]["predicted"] == len(called)
+        assert by_class[name]["recall"] == pytest.approx(np.mean([row["prediction"] == name for row in members]))
+        assert by_class[name]["mean_loss"] == pytest.approx(np.mean([float(row["loss"]) for row in members]), rel=1e-4)
 
 
 def test_comparison_counts_match_the_csv(rows: list[dict[str, str]], summary: dict) -> None:

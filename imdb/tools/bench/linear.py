@@ -5,6 +5,8 @@ fault or the features'?" has a measurable answer. The same standardised words, t
 vocabulary size, the same movie-grouped validation split; TF-IDF features (sublinear term
 frequency) with unigrams only, and with unigrams and bigrams competing for the same number of
 slots, and unigrams without the cap. The regularisation strength is scikit-learn's default, never tuned on validation.
+For ordinal classes (``task: rating``) each feature set also reports macro-F1 and the mean
+absolute star error, and each shipped model of the task stands beside it on the same numbers.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 from imdb.contract.config import MODEL_FAMILIES, Config
 from imdb.contract.model_files import read_card
 from imdb.runtime.pipeline import Pipeline
+from imdb.runtime.scoring import class_values, confusion_counts, macro_f1
 from imdb.text.words import words
 
 VALIDATION_SPLIT = "validation"
@@ -51,10 +54,33 @@ def linear_reference(config: Config, pipeline: Pipeline, limit: int | None = Non
         predicted = classifier.predict(vectorizer.transform(val_texts))
         result[f"{name}_accuracy"] = round(float(np.mean(predicted == val_labels)), ROUND)
         result[f"{name}_features"] = len(vectorizer.vocabulary_)
+        result.update(_ordinal_scores(name, pipeline.labels, val_labels, predicted))
     if limit is None:
         for family in MODEL_FAMILIES:
-            card = read_card(config.with_overrides(model=family))
-            if "validation_accuracy" in card and card.get("validation_samples") == len(val_texts):
-                result[f"{family}_accuracy"] = card["validation_accuracy"]
-                result[f"{family}_vs_unigram"] = round(card["validation_accuracy"] / result["unigram_accuracy"], ROUND)
+            result.update(_card_scores(config, family, len(val_texts), result))
     return result
+
+
+def _ordinal_scores(name: str, label_names: tuple[str, ...], labels: np.ndarray,
+                    predicted: np.ndarray) -> dict[str, float]:
+    """Macro-F1 and star MAE of one feature set, for ordinal classes only (none otherwise)."""
+    stars = class_values(label_names)
+    if stars is None:
+        return {}
+    counts = confusion_counts(labels, predicted, len(label_names))
+    return {f"{name}_macro_f1": round(macro_f1(counts), ROUND),
+            f"{name}_star_mae": round(float(np.abs(stars[predicted] - stars[labels]).mean()), ROUND)}
+
+
+def _card_scores(config: Config, family: str, validation_samples: int, result: dict[str, Any]) -> dict[str, Any]:
+    """A shipped model's validation numbers from its card, with its ratio to the unigram
+    reference, when the card scored the same validation split (and exists for this task)."""
+    card = read_card(config.with_overrides(model=family))
+    if "validation_accuracy" not in card or card.get("validation_samples") != validation_samples:
+        return {}
+    scores = {f"{family}_accuracy": card["validation_accuracy"],
+              f"{family}_vs_unigram": round(card["validation_accuracy"] / result["unigram_accuracy"], ROUND)}
+    if "validation_star_mae" in card:
+        scores[f"{family}_star_mae"] = card["validation_star_mae"]
+        scores[f"{family}_macro_f1"] = card["validation_macro_f1"]
+    return scores

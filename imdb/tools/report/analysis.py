@@ -28,9 +28,11 @@ from imdb.tools.report.compare import Comparison, compare
 from imdb.tools.report.hardest import ErrorGroup, hardest_errors
 from imdb.tools.report.heatmaps import Heatmap, heatmaps
 from imdb.tools.report.latent import extract
+from imdb.tools.calibration import calibration, fit_temperature
+from imdb.tools.report.classes import ClassErrors, class_errors
 from imdb.tools.report.mislabeled import LabelIssues, find_label_issues
 from imdb.tools.report.samples import Predictions, Samples, collect, score
-from imdb.tools.report.settings import (AnalysisError, DEFAULT_CLUSTER_METHOD, DEFAULT_CLUSTERS, DEFAULT_LAYER,
+from imdb.tools.report.settings import (CALIBRATION_FIT_SAMPLES, DEFAULT_CALIBRATION_FIT_SAMPLES, AnalysisError, DEFAULT_CLUSTER_METHOD, DEFAULT_CLUSTERS, DEFAULT_LAYER,
                                         DEFAULT_PROBE_FAILING, DEFAULT_PROJECTION, DEFAULT_SPACE, DEFAULT_SPLIT,
                                         DEFAULT_TOP, MODEL_SPACE, REPORTS_DIR, default_faithfulness_samples,
                                         default_steps, faithfulness_methods)
@@ -112,6 +114,8 @@ class Analysis:
     claims: list[metadata_loss.Claim]
     errors: list[ErrorGroup]
     issues: LabelIssues
+    class_rows: list[ClassErrors] = field(default_factory=list)
+    calibration: dict[str, dict[str, Any]] = field(default_factory=dict)
     other: ModelRun | None = None
     comparison: Comparison | None = None
     heatmaps: dict[str, dict[str, Heatmap]] = field(default_factory=dict)
@@ -159,14 +163,17 @@ def run_analysis(config: Config, options: AnalyzeOptions, timer: StepTimer) -> A
         claims = metadata_loss.evaluate_claims(samples, predictions.loss)
     with timer("label issues"):
         issues = find_label_issues(samples.labels, predictions.probabilities)
+    confusion = scoring.confusion_counts(samples.labels, predictions.predicted, len(labels))
     analysis = Analysis(
-        options=options, run=run, samples=samples, summary=summary,
-        confusion=scoring.confusion_counts(samples.labels, predictions.predicted, len(labels)),
+        options=options, run=run, samples=samples, summary=summary, confusion=confusion,
+        class_rows=class_errors(confusion, labels, samples.labels, predictions.loss),
         coords=coords, assignments=assignments, clusters=cluster_rows, fields=fields, claims=claims,
         errors=hardest_errors(samples, predictions, labels, options.top), issues=issues)
     if options.compare:
         with timer("compare"):
             _compare(analysis, config, options)
+    with timer("calibration"):
+        _calibrate(analysis, options)
     with timer("heatmaps"):
         _heatmaps(analysis, options)
     if options.probes and pipeline.polarity is None:
@@ -231,6 +238,26 @@ def _compare(analysis: Analysis, config: Config, options: AnalyzeOptions) -> Non
     analysis.other = other
     analysis.comparison = compare(analysis.run.name, analysis.run.predictions, other.name, other.predictions,
                                   analysis.samples.labels, analysis.samples.texts)
+
+
+def _calibrate(analysis: Analysis, options: AnalyzeOptions) -> None:
+    """ECE and reliability of every model in the report, before and after a temperature fitted
+    on a label-balanced sample of the **training** split (in-sample when that is the analysed split)."""
+    from imdb.contract.names import TRAINING
+
+    runs = [analysis.run] + ([analysis.other] if analysis.other is not None else [])
+    for run in runs:
+        pipeline = run.pipeline
+        fit_ids = pipeline.split_ids(TRAINING, CALIBRATION_FIT_SAMPLES.get(run.config.model,
+                                                                             DEFAULT_CALIBRATION_FIT_SAMPLES))
+        model = run.explainer.model
+        fit_logits = predict_logits(pipeline, model, fit_ids, batch_size=options.batch_size,
+                                    progress=options.progress, desc=f"calibration fit ({run.name})")
+        fit_labels = np.array([pipeline.corpus.label(i) for i in fit_ids], dtype=np.int64)
+        temperature = fit_temperature(fit_logits, fit_labels)
+        result = calibration(run.predictions.logits, analysis.samples.labels, run.config.seed, temperature)
+        result["fit_samples"] = len(fit_ids)
+        analysis.calibration[run.name] = result
 
 
 def shown_indices(analysis: Analysis) -> dict[str, list[int]]:

@@ -18,6 +18,7 @@ from plotly.subplots import make_subplots
 from imdb.tools.report.clusters import NOISE
 from imdb.tools.report.compare import Comparison
 from imdb.tools.report.metadata_loss import FieldLoss
+from imdb.tools.report.palette import palette_for
 from imdb.tools.report.samples import Predictions, Samples
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ LOSS_SIZE_QUANTILE = 0.99
 MAP_HEIGHT = 620
 SUMMARY_HEIGHT = 380
 COMPARE_HEIGHT = 420
+RELIABILITY_HEIGHT = 460
+RELIABILITY_MARKER_MIN = 4.0
 BEHAVIOUR_HEIGHT = 460
 PANEL_HEIGHT = 300
 LEGEND_MARGIN = 90
@@ -45,7 +48,6 @@ SUMMARY_SPACING = 0.15
 PANEL_SPACING = (0.09, 0.14)
 # Headroom above accuracy 1.0 for the bar labels.
 ACCURACY_AXIS_TOP = 1.08
-LABEL_COLOURS = ("#d62728", "#2ca02c")
 MODEL_COLOURS = ("#1f77b4", "#ff7f0e")
 CORRECT_SYMBOL, WRONG_SYMBOL = "circle", "x"
 TEMPLATE = "plotly_white"
@@ -58,10 +60,11 @@ def summary_figure(confusion: np.ndarray, labels: Sequence[str]) -> go.Figure:
     figure = make_subplots(rows=1, cols=2, subplot_titles=("Confusion matrix (rows: ground truth)",
                                                            "Samples per class"), horizontal_spacing=SUMMARY_SPACING)
     text = [[f"{value:,}" for value in row] for row in confusion]
-    figure.add_trace(go.Heatmap(z=confusion, x=[f"pred {name}" for name in labels], y=[f"true {name}" for name in labels],
+    figure.add_trace(go.Heatmap(z=confusion, x=list(labels), y=list(labels),
                                 text=text, texttemplate="%{text}", colorscale="Blues", showscale=False,
                                 hovertemplate="%{y} / %{x}: %{z}<extra></extra>"), row=1, col=1)
-    figure.update_yaxes(autorange="reversed", row=1, col=1)
+    figure.update_yaxes(autorange="reversed", title_text="ground truth", type="category", row=1, col=1)
+    figure.update_xaxes(title_text="predicted", type="category", row=1, col=1)
     figure.add_trace(go.Bar(x=list(labels), y=confusion.sum(axis=1), name="ground truth",
                             marker_color=MODEL_COLOURS[0]), row=1, col=2)
     figure.add_trace(go.Bar(x=list(labels), y=confusion.sum(axis=0), name="predicted",
@@ -102,12 +105,13 @@ def population_map(coords: np.ndarray, samples: Samples, predictions: Prediction
     hover = _hover_data(samples, predictions, labels, snippets)
     sizes = marker_sizes(predictions.loss)
     trace = _scatter(len(samples))
-    for index, name in enumerate(labels):
-        members = samples.labels == index
+    palette = palette_for(labels, samples.labels)
+    for group, indices in palette.group_members().items():
+        members = np.isin(samples.labels, indices)
         symbols = np.where(predictions.correct[members], CORRECT_SYMBOL, WRONG_SYMBOL)
-        figure.add_trace(trace(x=coords[members, 0], y=coords[members, 1], mode="markers", name=f"label {name}",
+        figure.add_trace(trace(x=coords[members, 0], y=coords[members, 1], mode="markers", name=f"label {group}",
                                customdata=hover[members], hovertemplate=HOVER + "<extra></extra>",
-                               marker=dict(color=LABEL_COLOURS[index % len(LABEL_COLOURS)], size=sizes[members],
+                               marker=dict(color=palette.colours[indices[0]], size=sizes[members],
                                            symbol=symbols, opacity=POPULATION_OPACITY, line=dict(width=0))))
     _map_layout(figure, title)
     return figure
@@ -217,4 +221,27 @@ def behaviour_figure(behaviour: "Behaviour") -> go.Figure:
                          yaxis=dict(title="pass rate", range=[0, ACCURACY_AXIS_TOP]),
                          xaxis=dict(tickangle=TICK_ANGLE), title="Behavioural probes: pass rate per capability "
                          "(error bars: 95 % Wilson interval)", margin=MARGIN)
+    return figure
+
+
+def reliability_figure(calibrations: dict[str, dict]) -> go.Figure:
+    """Accuracy against confidence per bin for each model, before and after its temperature,
+    with the diagonal a calibrated model would follow; a bin's marker grows with its samples."""
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="calibrated",
+                                line=dict(color="lightgrey", dash="dash")))
+    for index, (name, fit) in enumerate(calibrations.items()):
+        colour = MODEL_COLOURS[index % len(MODEL_COLOURS)]
+        for key, suffix, dash in (("reliability", "", "solid"),
+                                  ("reliability_after_temperature", f" (T = {fit['temperature']:.2f})", "dot")):
+            bins = [row for row in fit[key] if row["n"]]
+            figure.add_trace(go.Scatter(
+                x=[row["confidence"] for row in bins], y=[row["accuracy"] for row in bins], mode="lines+markers",
+                name=f"{name}{suffix}", line=dict(color=colour, dash=dash),
+                marker=dict(size=[RELIABILITY_MARKER_MIN + np.sqrt(row["n"]) for row in bins]),
+                customdata=[row["n"] for row in bins],
+                hovertemplate="confidence %{x:.3f}, accuracy %{y:.3f}, %{customdata} samples<extra></extra>"))
+    figure.update_layout(template=TEMPLATE, height=RELIABILITY_HEIGHT, margin=MARGIN,
+                         xaxis=dict(title="confidence (max probability)", range=[0, 1]),
+                         yaxis=dict(title="accuracy", range=[0, 1]))
     return figure

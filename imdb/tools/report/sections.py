@@ -51,13 +51,17 @@ def _kpis(items: Sequence[tuple[str, str]]) -> str:
 def summary_section(analysis: Analysis) -> Section:
     """Headline metrics, the confusion matrix and per-class counts."""
     summary, labels = analysis.summary, analysis.labels
-    kpis = _kpis([("samples", f"{summary['n']:,}"), ("accuracy", _num(summary["accuracy"], METRIC_DIGITS)),
-                  ("loss", _num(summary["loss"], METRIC_DIGITS)), ("macro-F1", _num(summary["macro_f1"], METRIC_DIGITS))])
-    rows = [(name, f"{int(analysis.confusion[i].sum()):,}", f"{int(analysis.confusion[:, i].sum()):,}",
-             _pct(analysis.confusion[i, i] / max(1, analysis.confusion[i].sum())))
-            for i, name in enumerate(labels)]
-    table = table_html(("class", "ground truth", "predicted", "recall"), rows)
-    body = kpis + figure_html(figures.summary_figure(analysis.confusion, labels), "fig-summary") + table
+    items = [("samples", f"{summary['n']:,}"), ("accuracy", _num(summary["accuracy"], METRIC_DIGITS)),
+             ("loss", _num(summary["loss"], METRIC_DIGITS)), ("macro-F1", _num(summary["macro_f1"], METRIC_DIGITS))]
+    if "star_mae" in summary:
+        items.append(("mean star error", _num(summary["star_mae"], 2)))
+    rows = [(row.name, f"{row.samples:,}", f"{row.predicted:,}", _pct(row.recall), _pct(row.precision),
+             _num(row.f1), _num(row.mean_loss),
+             f"{row.mistaken_for} ({row.mistaken_count:,})" if row.mistaken_for else "never")
+            for row in analysis.class_rows]
+    table = table_html(("class", "ground truth", "predicted", "recall", "precision", "F1", "mean loss",
+                        "most often mistaken for"), rows)
+    body = _kpis(items) + figure_html(figures.summary_figure(analysis.confusion, labels), "fig-summary") + table
     return Section("summary", "1. Summary", body)
 
 
@@ -315,10 +319,33 @@ def behaviour_section(behaviour: "Behaviour", labels: Sequence[str], anchor: str
     return Section(anchor, title, body)
 
 
+def calibration_section(analysis: Analysis) -> Section:
+    """Can the probabilities be trusted: ECE with its interval, the reliability diagram, and what
+    one temperature fitted on training reviews would leave."""
+    rows = []
+    for name, fit in analysis.calibration.items():
+        low, high = fit["ece_interval"]
+        rows.append((name, _num(fit["ece"]), f"[{_num(low)}, {_num(high)}]", _num(fit["temperature"], 2),
+                     _num(fit["ece_after_temperature"]), f"{fit['fit_samples']:,}"))
+    table = table_html(("model", "ECE", "95 % interval (bootstrap)", "temperature", "ECE after temperature",
+                        "training reviews fitted on"), rows)
+    note = ("<p class='note'>Expected calibration error: the mean gap between the model's confidence and its "
+            f"accuracy over {next(iter(analysis.calibration.values()))['bins']} equal-width confidence bins, weighted "
+            "by bin size. On the diagonal a model is right as often as it claims; below it, overconfident. "
+            "The temperature divides the logits and is fitted on training reviews only, never on the split "
+            "shown: the ECE after it is what one scalar would fix. The model has seen those reviews, so it is "
+            "surer of them than of new ones; a temperature below 1 that raises the ECE here says so.</p>")
+    figure = figures.reliability_figure(analysis.calibration)
+    return Section("calibration", "Calibration: can the probabilities be trusted?",
+                   note + table + figure_html(figure, "fig-calibration"))
+
+
 def all_sections(analysis: Analysis) -> list[Section]:
     """The sections in page order; the comparison only when a second model was given."""
     sections = [summary_section(analysis), population_section(analysis), clusters_section(analysis),
                 metadata_section(analysis), samples_section(analysis), mislabeled_section(analysis)]
+    if analysis.calibration:
+        sections.append(calibration_section(analysis))
     if analysis.comparison is not None:
         sections.append(compare_section(analysis))
     if analysis.behaviour is not None:

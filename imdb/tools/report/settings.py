@@ -30,6 +30,10 @@ DEFAULT_PROJECTION = "umap"
 CLUSTER_METHODS = ("kmeans", "hdbscan")
 DEFAULT_CLUSTER_METHOD = "kmeans"
 DEFAULT_CLUSTERS = 8
+# Training reviews (label-balanced) whose logits fit each model's temperature for the report's
+# calibration section: enough for one scalar, cheap even for BERT on a CPU.
+CALIBRATION_FIT_SAMPLES = {"bert": 256}
+DEFAULT_CALIBRATION_FIT_SAMPLES = 2000
 # Reviews of the analysed split used for the heatmap deletion test (k: imdb.tools.explain's default).
 DEFAULT_FAITHFULNESS_SAMPLES = 200
 # Failing probe cases shown with a heatmap, per capability and model, in the Behaviour section.

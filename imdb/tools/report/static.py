@@ -18,9 +18,10 @@ from matplotlib.figure import Figure
 from imdb.contract.files import atomic_path
 from imdb.tools.report.clusters import NOISE
 from imdb.tools.report.compare import Comparison
-from imdb.tools.report.figures import (COUNT_COLOUR, LABEL_COLOURS, LOSS_COLOUR, METADATA_COLUMNS, MODEL_COLOURS,
+from imdb.tools.report.figures import (COUNT_COLOUR, LOSS_COLOUR, METADATA_COLUMNS, MODEL_COLOURS,
                                  bin_label, cluster_name, marker_sizes, pass_rate_bars)
 from imdb.tools.report.metadata_loss import FieldLoss
+from imdb.tools.report.palette import palette_for
 from imdb.tools.report.samples import Predictions, Samples
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ TICK_FONT_SIZE = 7
 LABEL_FONT_SIZE = 8
 TITLE_FONT_SIZE = 9
 TICK_ROTATION = 45
+# Up to this many classes the tick labels sit level; more are turned so they do not overlap.
+MAX_LEVEL_TICKS = 2
 # matplotlib's scatter sizes are areas in points^2; the plotly sizes are diameters.
 AREA_SCALE = 0.5
 MAP_ALPHA = 0.5
@@ -63,13 +66,16 @@ def summary_png(confusion: np.ndarray, labels: Sequence[str], path: Path) -> Pat
     for (row, col), value in np.ndenumerate(confusion):
         matrix.text(col, row, f"{value:,}", ha="center", va="center",
                     color="white" if value > confusion.max() / 2 else "black")
-    matrix.set_xticks(range(len(labels)), [f"pred {name}" for name in labels])
-    matrix.set_yticks(range(len(labels)), [f"true {name}" for name in labels])
+    rotation = 0 if len(labels) <= MAX_LEVEL_TICKS else TICK_ROTATION
+    matrix.set_xticks(range(len(labels)), list(labels), rotation=rotation)
+    matrix.set_yticks(range(len(labels)), list(labels))
+    matrix.set_xlabel("predicted")
+    matrix.set_ylabel("ground truth")
     matrix.set_title("Confusion matrix")
     positions = np.arange(len(labels))
     counts.bar(positions - BAR_WIDTH / 2, confusion.sum(axis=1), BAR_WIDTH, label="ground truth", color=MODEL_COLOURS[0])
     counts.bar(positions + BAR_WIDTH / 2, confusion.sum(axis=0), BAR_WIDTH, label="predicted", color=MODEL_COLOURS[1])
-    counts.set_xticks(positions, list(labels))
+    counts.set_xticks(positions, list(labels), rotation=rotation)
     counts.set_title("Samples per class")
     counts.legend()
     return save(figure, path)
@@ -81,13 +87,15 @@ def population_png(coords: np.ndarray, samples: Samples, predictions: Prediction
     figure = Figure(figsize=MAP_SIZE)
     axes = figure.subplots()
     sizes = marker_sizes(predictions.loss) ** 2 * AREA_SCALE
-    for index, name in enumerate(labels):
-        colour = LABEL_COLOURS[index % len(LABEL_COLOURS)]
+    palette = palette_for(labels, samples.labels)
+    for group, indices in palette.group_members().items():
         for correct, marker in ((True, "o"), (False, "x")):
-            members = (samples.labels == index) & (predictions.correct == correct)
-            axes.scatter(coords[members, 0], coords[members, 1], s=sizes[members], c=colour, marker=marker,
-                         alpha=MAP_ALPHA, linewidths=CROSS_LINE_WIDTH if marker == "x" else 0,
-                         label=f"label {name}, {'correct' if correct else 'wrong'}")
+            members = np.isin(samples.labels, indices) & (predictions.correct == correct)
+            axes.scatter(coords[members, 0], coords[members, 1], s=sizes[members], c=palette.colours[indices[0]],
+                         marker=marker, alpha=MAP_ALPHA, linewidths=CROSS_LINE_WIDTH if marker == "x" else 0,
+                         label=f"label {group}" if correct else "_nolegend_")
+    for marker, meaning in (("o", "correct"), ("x", "misclassified")):
+        axes.scatter([], [], marker=marker, c="black", linewidths=CROSS_LINE_WIDTH, label=meaning)
     _map_axes(axes, title)
     return save(figure, path)
 

@@ -155,6 +155,11 @@ def summary_json(analysis: Analysis) -> dict[str, Any]:
                          "thresholds": [float(t) for t in analysis.issues.thresholds],
                          "confident_joint": analysis.issues.confident_joint.tolist(),
                          "top": [analysis.samples.ids[i] for i in analysis.issues.ranked[:analysis.options.top]]},
+        "classes": [{"class": r.name, "samples": r.samples, "predicted": r.predicted, "recall": r.recall,
+                     "precision": r.precision, "f1": r.f1, "mean_loss": r.mean_loss, "mistaken_for": r.mistaken_for,
+                     "mistaken_count": r.mistaken_count} for r in analysis.class_rows],
+        "calibration": {name: {key: value for key, value in fit.items() if not key.startswith("reliability")}
+                        for name, fit in analysis.calibration.items()},
         "errors": {g.title: g.total for g in analysis.errors},
         "faithfulness": list(analysis.faithfulness),
         "timings": dict(analysis.timings),
