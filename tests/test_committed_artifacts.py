@@ -60,3 +60,17 @@ def test_shipped_bert_fits_the_budget_and_its_card_describes_it() -> None:
     assert card["reviews_seen"] == card["optimizer_steps"] * card["params"]["batch_size"]
     assert card["optimizer_steps"] == card["planned_steps"], "the shipped run stopped before its last step"
     assert card["learning_curve"]["points"][-1]["step"] == card["optimizer_steps"]
+
+
+@pytest.mark.parametrize("family", ["dense", "cnn"])
+def test_shipped_rating_models_and_their_cards(family: str) -> None:
+    """The star-rating models ship for both word families, in both served formats, and their cards
+    describe an 8-class run with per-class recall and the mean star error."""
+    from imdb.contract.names import RATING_NAMES
+
+    card = json.loads((REPO_ROOT / "model" / f"rating-{family}.json").read_text(encoding="utf-8"))
+    assert card["task"] == "rating" and card["family"] == family and card["labels"] == list(RATING_NAMES)
+    for name in (*card["files"], f"rating-{family}.onnx"):
+        assert (REPO_ROOT / "model" / name).is_file(), name
+    assert set(card["validation_per_class_recall"]) == set(RATING_NAMES)
+    assert 0.0 < card["validation_star_mae"] < 9.0 and card["validation_accuracy"] > 1 / len(RATING_NAMES)

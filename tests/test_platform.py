@@ -267,3 +267,20 @@ def test_platform_workers_agree_with_development_and_score_text_once(
     again = run_workers(platform_python, bundle, env, [tmp_path / f"again-{n}.json" for n in range(WORKERS)])
     assert [result["text_scored_in_process"] for result in again] == [0] * WORKERS
     assert all(result["samples"] == samples for result in again)
+
+
+def test_vendor_local_check_runs_in_the_platform_venv(platform_python: Path, bundle: Path, imdb_data_uri: str,
+                                                      data_root: Path) -> None:
+    """``python leap_integration.py`` — the vendor's documented local check — in the venv the
+    platform builds: every split checked, the plots skipped in one line that says how to get them
+    (code-loader prints its own decorator summary after it, at exit)."""
+    env = platform_env(imdb_data_uri, data_root, "dense", IMDB_SAMPLE_LIMIT=str(SAMPLE_LIMIT))
+    completed = subprocess.run([str(platform_python), "leap_integration.py"], cwd=bundle, env=env,
+                               capture_output=True, text=True, timeout=CHECK_TIMEOUT_S)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    lines = completed.stdout.splitlines()
+    passed = [index for index, line in enumerate(lines) if line.startswith("integration test passed on ")]
+    assert len(passed) == 1 and lines[passed[0]].endswith("samples (dense, onnx)"), completed.stdout[-2000:]
+    assert lines[passed[0] + 1] == ("plots skipped: matplotlib is not installed "
+                                    "(pip install matplotlib, or poetry install, to see them)")
+    assert "Traceback" not in completed.stderr
