@@ -173,7 +173,7 @@ def test_sections_and_heatmaps_are_in_the_page(page: str, summary: dict) -> None
         assert f'<section id="{anchor}">' in page, anchor
     errors_shown = sum(min(TOP, total) for total in summary["errors"].values())
     issues_shown = min(TOP, summary["label_issues"]["flagged"])
-    flips = summary["comparison"]["fixed_by_b"] + summary["comparison"]["broken_by_b"]
+    flips = summary["comparison"]["b_right_a_wrong"] + summary["comparison"]["a_right_b_wrong"]
     assert page.count('<div class="sample">') == errors_shown + issues_shown + 2 * min(TOP, flips)
     assert page.count('class="hw"') > errors_shown, "heatmaps colour words"
     assert page.count("<script>") >= 1 and page.count("Plotly.newPlot") == FIGURES_WITH_COMPARE
@@ -205,9 +205,9 @@ def test_comparison_counts_match_the_csv(rows: list[dict[str, str]], summary: di
     comparison = summary["comparison"]
     own = np.array([row["prediction"] == row["label"] for row in rows])
     other = np.array([row["compare_prediction"] == row["label"] for row in rows])
-    assert comparison["fixed_by_b"] == int((~own & other).sum())
-    assert comparison["broken_by_b"] == int((own & ~other).sum())
-    assert comparison["fixed_by_b"] + comparison["broken_by_b"] > 0, "the two models must disagree somewhere"
+    assert comparison["b_right_a_wrong"] == int((~own & other).sum())
+    assert comparison["a_right_b_wrong"] == int((own & ~other).sum())
+    assert comparison["b_right_a_wrong"] + comparison["a_right_b_wrong"] > 0, "the two models must disagree somewhere"
     assert comparison["accuracy"][0] == pytest.approx(own.mean()) and comparison["accuracy"][1] == pytest.approx(
         other.mean())
     assert [cue["phrase"] for cue in comparison["cues"]] == ["but", "not", "waste of"]

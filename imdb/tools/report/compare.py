@@ -29,8 +29,8 @@ class CueRow:
     count: int
     accuracy_a: float
     accuracy_b: float
-    fixed_by_b: int
-    broken_by_b: int
+    b_right_a_wrong: int
+    a_right_b_wrong: int
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,8 @@ class Comparison:
     agreement: float
     accuracy_a: float
     accuracy_b: float
-    fixed_by_b: np.ndarray
-    broken_by_b: np.ndarray
+    b_right_a_wrong: np.ndarray
+    a_right_b_wrong: np.ndarray
     ranked_flips: np.ndarray
     cues: list[CueRow]
 
@@ -53,15 +53,15 @@ def compare(name_a: str, a: Predictions, name_b: str, b: Predictions, labels: np
     """Flips are samples one model gets right and the other wrong, ranked by how far the
     probability of the true label moved between the models."""
     rows = np.arange(len(labels))
-    fixed = ~a.correct & b.correct
-    broken = a.correct & ~b.correct
+    b_right_a_wrong = ~a.correct & b.correct
+    a_right_b_wrong = a.correct & ~b.correct
     shift = np.abs(b.probabilities[rows, labels] - a.probabilities[rows, labels])
-    flips = np.flatnonzero(fixed | broken)
+    flips = np.flatnonzero(b_right_a_wrong | a_right_b_wrong)
     return Comparison(
         name_a=name_a, name_b=name_b,
         agreement=float((a.predicted == b.predicted).mean()),
         accuracy_a=float(a.correct.mean()), accuracy_b=float(b.correct.mean()),
-        fixed_by_b=fixed, broken_by_b=broken,
+        b_right_a_wrong=b_right_a_wrong, a_right_b_wrong=a_right_b_wrong,
         ranked_flips=flips[np.argsort(-shift[flips], kind="stable")],
         cues=cue_rows(a, b, texts),
     )
@@ -77,7 +77,7 @@ def cue_rows(a: Predictions, b: Predictions, texts: Sequence[str]) -> list[CueRo
             phrase=phrase, count=int(has.sum()),
             accuracy_a=float(a.correct[has].mean()) if has.any() else float("nan"),
             accuracy_b=float(b.correct[has].mean()) if has.any() else float("nan"),
-            fixed_by_b=int((has & ~a.correct & b.correct).sum()),
-            broken_by_b=int((has & a.correct & ~b.correct).sum()),
+            b_right_a_wrong=int((has & ~a.correct & b.correct).sum()),
+            a_right_b_wrong=int((has & a.correct & ~b.correct).sum()),
         ))
     return rows

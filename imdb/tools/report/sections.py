@@ -220,12 +220,12 @@ def compare_section(analysis: Analysis) -> Section:
     name_a, name_b = comparison.name_a, comparison.name_b
     kpis = _kpis([("agreement", _pct(comparison.agreement)), (f"accuracy {name_a}", _num(comparison.accuracy_a, METRIC_DIGITS)),
                   (f"accuracy {name_b}", _num(comparison.accuracy_b, METRIC_DIGITS)),
-                  (f"fixed by {name_b}", f"{int(comparison.fixed_by_b.sum()):,}"),
-                  (f"broken by {name_b}", f"{int(comparison.broken_by_b.sum()):,}")])
-    cues = table_html(("cue", "reviews", f"accuracy {name_a}", f"accuracy {name_b}", f"fixed by {name_b}",
-                       f"broken by {name_b}"),
+                  (f"{name_b} right, {name_a} wrong", f"{int(comparison.b_right_a_wrong.sum()):,}"),
+                  (f"{name_a} right, {name_b} wrong", f"{int(comparison.a_right_b_wrong.sum()):,}")])
+    cues = table_html(("cue", "reviews", f"accuracy {name_a}", f"accuracy {name_b}", f"{name_b} right, {name_a} wrong",
+                       f"{name_a} right, {name_b} wrong"),
                       [(f'"{row.phrase}"', f"{row.count:,}", _num(row.accuracy_a, METRIC_DIGITS), _num(row.accuracy_b, METRIC_DIGITS),
-                        f"{row.fixed_by_b:,}", f"{row.broken_by_b:,}") for row in comparison.cues])
+                        f"{row.b_right_a_wrong:,}", f"{row.a_right_b_wrong:,}") for row in comparison.cues])
     heat_a = analysis.heatmaps.get(analysis.run.name, {})
     heat_b = analysis.heatmaps.get(other.name, {})
     shown = comparison.ranked_flips[:analysis.options.top]
@@ -235,7 +235,8 @@ def compare_section(analysis: Analysis) -> Section:
         pairs.append('<div class="pair">' + sample_card(analysis, int(index), heat_a.get(sample_id)) +
                      sample_card(analysis, int(index), heat_b.get(sample_id), run=other) + "</div>")
     body = (kpis + figure_html(figures.comparison_figure(comparison), "fig-compare") + cues +
-            f"<h3>Flipped predictions: the {len(shown)} where the true label's probability moved most</h3>" +
+            f"<h3>Reviews one model gets right and the other wrong: the {len(shown)} where the true label's "
+            "probability moved most</h3>" +
             legend_html() + "\n".join(pairs))
     return Section("compare", f"7. Model vs model: {name_a} vs {name_b}", body)
 

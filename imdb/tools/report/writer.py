@@ -173,7 +173,7 @@ def summary_json(analysis: Analysis) -> dict[str, Any]:
         result["comparison"] = {
             "models": [comparison.name_a, comparison.name_b], "agreement": comparison.agreement,
             "accuracy": [comparison.accuracy_a, comparison.accuracy_b],
-            "fixed_by_b": int(comparison.fixed_by_b.sum()), "broken_by_b": int(comparison.broken_by_b.sum()),
+            "b_right_a_wrong": int(comparison.b_right_a_wrong.sum()), "a_right_b_wrong": int(comparison.a_right_b_wrong.sum()),
             "cues": [{"phrase": r.phrase, "count": r.count, "accuracy": [r.accuracy_a, r.accuracy_b],
-                      "fixed_by_b": r.fixed_by_b, "broken_by_b": r.broken_by_b} for r in comparison.cues]}
+                      "b_right_a_wrong": r.b_right_a_wrong, "a_right_b_wrong": r.a_right_b_wrong} for r in comparison.cues]}
     return result
