@@ -213,8 +213,11 @@ def test_model_library_is_imported_only_by_the_keras_loader() -> None:
 def test_entry_file_imports_visualize_only_when_run_as_a_script() -> None:
     """``visualize`` needs matplotlib, which requirements.txt (rightly) does not install."""
     tree = ast.parse((REPO_ROOT / "leap_integration.py").read_text(encoding="utf-8"))
-    main_guards = [node for node in tree.body if isinstance(node, ast.If) and "__main__" in ast.unparse(node.test)]
-    guarded = {id(node) for guard in main_guards for node in ast.walk(guard)}
+    # Inside the __main__ guard or a function (main() runs only from there): importing the module
+    # (what the platform does) never reaches it.
+    deferred = [node for node in tree.body if (isinstance(node, ast.If) and "__main__" in ast.unparse(node.test))
+                or isinstance(node, ast.FunctionDef)]
+    guarded = {id(node) for guard in deferred for node in ast.walk(guard)}
     plotting = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
                 and node.module and node.module.startswith("code_loader.plot_functions")]
     assert plotting, "the local run plots with code-loader's visualize"

@@ -23,7 +23,8 @@ REPO_ROOT = PACKAGE_DIR.parent
 DEFAULT_CONFIG_FILE = PACKAGE_DIR / "project_config.yaml"
 CONFIG_FILE_ENV = "IMDB_CONFIG"
 
-MODEL_FAMILIES = ("dense", "cnn", "bert")
+MODEL_FAMILIES = ("dense", "cnn", "bert", "ngram")
+NGRAM_FAMILY = "ngram"
 # How a word model's embedding starts: random, or from the BERT checkpoint's WordPiece table.
 EMBEDDING_INITS = ("random", "checkpoint")
 WORD_FAMILIES = ("dense", "cnn")
@@ -31,6 +32,8 @@ WORD_FAMILIES = ("dense", "cnn")
 MODEL_FORMATS = ("h5", "onnx", "onnx-int8")
 KERAS_FORMAT, ONNX_FORMAT, INT8_ONNX_FORMAT = MODEL_FORMATS
 MAX_SEQUENCE_LENGTH = 4096
+# Longest n-gram the n-gram family may read (trigrams; longer ones are too rare to weigh).
+MAX_NGRAM_WORDS = 3
 BERT_MAX_POSITIONS = 512
 # Which WordPieces of a review longer than bert.max_len the BERT encoder keeps.
 TRUNCATIONS = ("head", "tail", "head_tail")
@@ -64,6 +67,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "IMDB_SPLIT_COLUMN": "split_column",
     "IMDB_CLASS_BALANCE": "class_balance",
     "IMDB_VOCAB_FILE": "text.vocab_file",
+    "IMDB_NGRAM_VOCAB_FILE": "ngram.vocab_file",
     "IMDB_BERT_CHECKPOINT": "bert.checkpoint",
     "IMDB_BERT_VOCAB_FILE": "bert.vocab_file",
     "IMDB_BERT_MAX_LEN": "bert.max_len",
@@ -74,7 +78,8 @@ ENV_OVERRIDES: dict[str, str] = {
 
 # Settings holding paths: relative values from the file resolve against the repository
 # root, relative values from the environment or a CLI flag against the working directory.
-PATH_KEYS = frozenset({"model_dir", "data", "data_root", "text.vocab_file", "bert.checkpoint", "bert.vocab_file"})
+PATH_KEYS = frozenset({"model_dir", "data", "data_root", "text.vocab_file", "ngram.vocab_file", "bert.checkpoint",
+                       "bert.vocab_file"})
 
 
 class ConfigError(ValueError):
@@ -122,6 +127,24 @@ class WordModelConfig:
 
 
 @dataclass(frozen=True)
+class NgramConfig:
+    """The n-gram linear family: which n-grams it reads and how its weights are fitted."""
+
+    max_n: int
+    vocab_size: int
+    min_documents: int
+    max_ngrams: int
+    vocab_file: Path
+    # Inverse regularisation strengths of the logistic regression; more than one is chosen
+    # between by cross-validation on the training split (never on validation).
+    regularization: tuple[float, ...]
+    cross_validation_folds: int
+    # Naive Bayes log-count-ratio feature scaling (Wang & Manning 2012), for two classes.
+    nb_weighting: bool
+    max_iterations: int
+
+
+@dataclass(frozen=True)
 class BertConfig:
     """The BERT family. ``checkpoint`` is read only to train; serving tokenises with the
     committed copy of the checkpoint's vocabulary (``vocab_file``, ``lowercase``)."""
@@ -165,6 +188,7 @@ class Config:
     text: TextConfig
     dense: WordModelConfig
     cnn: WordModelConfig
+    ngram: NgramConfig
     bert: BertConfig
     source_file: Path = field(default=DEFAULT_CONFIG_FILE, compare=False)
     # The settings as read (after environment and CLI overrides), kept to derive variants.
@@ -176,6 +200,10 @@ class Config:
     @property
     def is_bert(self) -> bool:
         return self.model == "bert"
+
+    @property
+    def is_ngram(self) -> bool:
+        return self.model == NGRAM_FAMILY
 
     @property
     def is_table(self) -> bool:
@@ -193,8 +221,11 @@ class Config:
 
     @property
     def sequence_length(self) -> int:
-        """Length of the configured model's input: words for dense/CNN, WordPieces for BERT."""
-        return self.bert.max_len if self.is_bert else self.text.sequence_length
+        """Length of the configured model's input: words for dense/CNN, WordPieces for BERT,
+        distinct n-grams for the n-gram family."""
+        if self.is_bert:
+            return self.bert.max_len
+        return self.ngram.max_ngrams if self.is_ngram else self.text.sequence_length
 
     def with_overrides(self, **overrides: Any) -> "Config":
         """A copy with top-level or dotted (``bert.max_len``) settings replaced and re-validated;
@@ -317,6 +348,17 @@ def _build(raw: dict, source: Path, given: dict[str, Any]) -> Config:
         ),
         dense=_word_model(reader, "dense"),
         cnn=_word_model(reader, "cnn"),
+        ngram=NgramConfig(
+            max_n=reader.integer("ngram.max_n", minimum=1, maximum=MAX_NGRAM_WORDS),
+            vocab_size=reader.integer("ngram.vocab_size", minimum=3),
+            min_documents=reader.integer("ngram.min_documents", minimum=1),
+            max_ngrams=reader.integer("ngram.max_ngrams", minimum=1, maximum=MAX_SEQUENCE_LENGTH),
+            vocab_file=_corpus_vocabulary(resolve_path(reader.string("ngram.vocab_file")), raw),
+            regularization=tuple(reader.positive_float_list("ngram.regularization")),
+            cross_validation_folds=reader.integer("ngram.cross_validation_folds", minimum=2),
+            nb_weighting=reader.boolean("ngram.nb_weighting"),
+            max_iterations=reader.integer("ngram.max_iterations", minimum=1),
+        ),
         bert=BertConfig(
             checkpoint=resolve_uri(reader.string("bert.checkpoint")),
             vocab_file=resolve_path(reader.string("bert.vocab_file")),
@@ -484,6 +526,15 @@ class _Reader:
                 len({_scalar_text(item) for item in value}) != len(value):
             raise self._fail(key, "a list of at least 2 distinct class names", value)
         return tuple(_scalar_text(item) for item in value)
+
+    def positive_float_list(self, key: str) -> list[float]:
+        """A positive number or a non-empty list of them."""
+        value = self.get(key)
+        items = value if isinstance(value, (list, tuple)) else [value]
+        if not items or not all(isinstance(item, (int, float)) and not isinstance(item, bool) and item > 0
+                                for item in items):
+            raise self._fail(key, "a positive number or a non-empty list of them", value)
+        return [float(item) for item in items]
 
     def int_list(self, key: str) -> list[int]:
         value = self.get(key)

@@ -16,6 +16,10 @@ def build_model(config: Config, vocab_size: int | None = None, num_classes: int 
         return word.build_dense(_require_vocab(vocab_size), config.text.sequence_length, config.dense, num_classes)
     if config.model == "cnn":
         return word.build_cnn(_require_vocab(vocab_size), config.text.sequence_length, config.cnn, num_classes)
+    if config.is_ngram:
+        from imdb.models.ngram import build_ngram
+
+        return build_ngram(_require_vocab(vocab_size), config.ngram.max_ngrams, num_classes)
     from imdb.models import bert
 
     return bert.build_classifier(config, num_classes=num_classes)
@@ -23,5 +27,5 @@ def build_model(config: Config, vocab_size: int | None = None, num_classes: int 
 
 def _require_vocab(vocab_size: int | None) -> int:
     if vocab_size is None:
-        raise ModelError("word models need the vocabulary size to be built")
+        raise ModelError("word and n-gram models need the vocabulary size to be built")
     return vocab_size

@@ -174,7 +174,7 @@ def _check_inputs(config: Config, model: Any, path: Path) -> None:
     shapes = [tuple(tensor.shape) for tensor in model.inputs]
     lengths = {shape[1] for shape in shapes if len(shape) > 1}
     if lengths != {config.sequence_length}:
-        setting = "bert.max_len" if config.is_bert else "text.sequence_length"
+        setting = "bert.max_len" if config.is_bert else "ngram.max_ngrams" if config.is_ngram else "text.sequence_length"
         raise ModelError(
             f"model {path} reads sequences of length {sorted(lengths)} but {setting} is "
             f"{config.sequence_length} in {config.source_file}: retrain or fix the setting")
@@ -182,9 +182,10 @@ def _check_inputs(config: Config, model: Any, path: Path) -> None:
         return
     from imdb.text.words import WordVocabulary
 
-    vocab = WordVocabulary.load(config.text.vocab_file)
+    vocab_file = config.ngram.vocab_file if config.is_ngram else config.text.vocab_file
+    vocab = WordVocabulary.load(vocab_file, family=config.model)
     embedding_rows = model.get_layer(EMBEDDING_LAYER).input_dim
     if embedding_rows != len(vocab):
         raise ModelError(
-            f"vocabulary/model mismatch: {config.text.vocab_file} has {len(vocab)} words but "
+            f"vocabulary/model mismatch: {vocab_file} has {len(vocab)} tokens but "
             f"model {path} embeds {embedding_rows}: retrain the model or restore its vocabulary")

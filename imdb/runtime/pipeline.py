@@ -65,12 +65,19 @@ class Pipeline:
 
     @cached_property
     def encoder(self) -> Any:
-        """Word encoder for dense/CNN, WordPiece encoder for BERT: chosen by configuration."""
+        """Word encoder for dense/CNN, WordPiece encoder for BERT, n-gram encoder for the
+        n-gram family: chosen by configuration."""
         if self.config.is_bert:
             from imdb.text.wordpiece import BertEncoder
 
             return BertEncoder.from_config(self.config)
         from imdb.text.words import WordEncoder, WordVocabulary
+
+        if self.config.is_ngram:
+            from imdb.text.ngrams import NgramEncoder
+
+            ngram = self.config.ngram
+            return NgramEncoder(WordVocabulary.load(ngram.vocab_file, family="ngram"), ngram.max_n, ngram.max_ngrams)
 
         return WordEncoder(WordVocabulary.load(self.config.text.vocab_file), self.config.text.sequence_length)
 

@@ -68,6 +68,9 @@ class WordVocabulary:
     def __len__(self) -> int:
         return len(self.tokens)
 
+    def __contains__(self, token: object) -> bool:
+        return token in self._index  # type: ignore[attr-defined]
+
     @classmethod
     def build(cls, documents: Iterable[Sequence[str]], size: int) -> "WordVocabulary":
         """The ``size - 2`` most frequent words; ties broken alphabetically for determinism."""
@@ -79,13 +82,14 @@ class WordVocabulary:
         return cls(RESERVED_TOKENS + tuple(kept))
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "WordVocabulary":
+    def load(cls, path: str | os.PathLike, family: str = "dense") -> "WordVocabulary":
+        """``family`` names the model whose training writes this file (for the error's advice)."""
         path = Path(path)
         try:
             tokens = tuple(path.read_text(encoding="utf-8").split("\n"))
         except FileNotFoundError as exc:
             raise VocabularyError(
-                f"vocabulary file {path} not found: train a word model first (imdb-leap train --model dense)"
+                f"vocabulary file {path} not found: train a {family} model first (imdb-leap train --model {family})"
             ) from exc
         if tokens and tokens[-1] == "":
             tokens = tokens[:-1]

@@ -1,4 +1,4 @@
-"""``imdb-leap train``: the configured family's trainer (word models or BERT fine-tuning)."""
+"""``imdb-leap train``: the configured family's trainer (word models, the n-gram regression or BERT fine-tuning)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from imdb.contract.config import Config
 
 
 def train(config: Config, *, progress: bool = True, stop_at_checkpoint: bool = False) -> dict[str, Any]:
-    """Train the configured family (the recipe is the configuration's ``dense.*``, ``cnn.*`` or ``bert.*``).
+    """Train the configured family (the recipe is the configuration's ``dense.*``, ``cnn.*``, ``ngram.*`` or ``bert.*``).
 
     ``stop_at_checkpoint`` (BERT only) saves the model of a run's last checkpoint instead of training on.
     """
@@ -16,6 +16,10 @@ def train(config: Config, *, progress: bool = True, stop_at_checkpoint: bool = F
         from imdb.training.bert import train_bert
 
         return train_bert(config, progress=progress, stop_at_checkpoint=stop_at_checkpoint)
+    if config.is_ngram:
+        from imdb.training.ngram import train_ngram_model
+
+        return train_ngram_model(config, progress=progress)
     from imdb.training.word import train_word_model
 
     return train_word_model(config, progress=progress)

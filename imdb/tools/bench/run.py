@@ -48,7 +48,7 @@ from imdb.runtime.text_scores import default_workers
 from imdb.tools.report.settings import default_faithfulness_samples
 
 PASS_SPLIT = TRAINING
-INFERENCE_SAMPLES = {"dense": 2000, "cnn": 1000, "bert": 64}
+INFERENCE_SAMPLES = {"dense": 2000, "cnn": 1000, "bert": 64, "ngram": 2000}
 INFERENCE_BATCH = 64
 # Reviews on which sentiment and readability are timed apart (per review, in this process).
 TEXT_SCORE_SAMPLES = 1000

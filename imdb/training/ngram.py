@@ -1,0 +1,191 @@
+"""N-gram family training: vocabulary, naive Bayes scaling, a logistic regression, its weights into Keras.
+
+Why a regression fitted by scikit-learn rather than gradient descent in Keras: the model is
+linear over a binary bag of n-grams, where a convex solver reaches the optimum in seconds; the
+Keras graph (imdb.models.ngram) then computes the same logits and is exported like every family.
+For two classes each n-gram's feature is scaled by its naive Bayes log-count ratio
+(Wang & Manning 2012, the NB-SVM/NB-LR recipe): the regression learns how far to trust the
+count statistics, which beats plain binary features by about a point on IMDB. The regularisation
+strength is chosen by cross-validation on the training split only; validation scores the result.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+
+from imdb.contract.config import Config
+from imdb.contract.model_files import WORD_INPUT
+from imdb.contract.names import TRAINING, VALIDATION
+from imdb.models.build import build_model
+from imdb.runtime import scoring
+from imdb.runtime.pipeline import Pipeline
+from imdb.text.ngrams import build_vocabulary
+from imdb.text.words import PAD_ID, words
+from imdb.training import balance
+from imdb.training.artifacts import classes_card, save_keras_model, write_card
+
+LOG = logging.getLogger(__name__)
+# Additive smoothing of the naive Bayes counts (Wang & Manning's alpha).
+NB_SMOOTHING = 1.0
+# The Keras graph must reproduce the regression's logits; float32 summation order allows this much.
+LOGIT_TOLERANCE = 1e-3
+CARD_DIGITS = 4
+
+
+def bag_matrix(pipeline: Pipeline, split: str, vocab_size: int) -> tuple[Any, np.ndarray]:
+    """The split's binary n-gram bags (sparse, one column per vocabulary id) built from the very
+    inputs the binder serves, and the integer labels."""
+    from scipy.sparse import csr_matrix
+
+    ids = pipeline.split_ids(split)
+    rows, columns = [], []
+    for row, sample_id in enumerate(ids):
+        tokens = pipeline.model_input(sample_id, WORD_INPUT).astype(np.int64)
+        present = tokens[tokens != PAD_ID]
+        rows.append(np.full(len(present), row))
+        columns.append(present)
+    row_index, column_index = np.concatenate(rows), np.concatenate(columns)
+    bags = csr_matrix((np.ones(len(row_index), np.float32), (row_index, column_index)), shape=(len(ids), vocab_size))
+    labels = np.array([int(np.argmax(pipeline.ground_truth(i))) for i in ids], dtype=np.int64)
+    return bags, labels
+
+
+def nb_ratios(bags: Any, labels: np.ndarray) -> np.ndarray:
+    """Per n-gram, log of its smoothed share among positive reviews over its share among negative ones."""
+    positive = NB_SMOOTHING + np.asarray(bags[labels == 1].sum(axis=0)).ravel()
+    negative = NB_SMOOTHING + np.asarray(bags[labels == 0].sum(axis=0)).ravel()
+    return np.log((positive / positive.sum()) / (negative / negative.sum())).astype(np.float32)
+
+
+def scaled(bags: Any, labels: np.ndarray, use_nb: bool) -> tuple[Any, np.ndarray]:
+    """The features the regression fits: binary bags, scaled by naive Bayes ratios of ``labels`` when asked."""
+    scale = nb_ratios(bags, labels) if use_nb else np.ones(bags.shape[1], np.float32)
+    return bags.multiply(scale).tocsr(), scale
+
+
+def choose_regularization(config: Config, bags: Any, labels: np.ndarray, weights: np.ndarray | None,
+                          use_nb: bool) -> tuple[float, dict[str, float]]:
+    """The candidate C with the best mean accuracy over stratified folds of the training split.
+
+    The naive Bayes ratios are recounted on each fold's own part: counted on the whole split,
+    they would carry the held-out labels into the features and flatter every candidate."""
+    params = config.ngram
+    if len(params.regularization) == 1:
+        return params.regularization[0], {}
+    from sklearn.model_selection import StratifiedKFold
+
+    folds = StratifiedKFold(params.cross_validation_folds, shuffle=True, random_state=config.seed)
+    accuracies: dict[float, list[float]] = {strength: [] for strength in params.regularization}
+    for fit_rows, held_rows in folds.split(np.zeros(len(labels)), labels):
+        features, scale = scaled(bags[fit_rows], labels[fit_rows], use_nb)
+        held = bags[held_rows].multiply(scale).tocsr()
+        for strength in params.regularization:
+            classifier = _regression(config, strength)
+            classifier.fit(features, labels[fit_rows], sample_weight=None if weights is None else weights[fit_rows])
+            accuracies[strength].append(float(np.mean(classifier.predict(held) == labels[held_rows])))
+    scores = {str(strength): round(float(np.mean(values)), CARD_DIGITS) for strength, values in accuracies.items()}
+    for strength, score in scores.items():
+        LOG.info("ngram: C=%s cross-validated accuracy %.4f", strength, score)
+    best = max(params.regularization, key=lambda strength: scores[str(strength)])
+    return best, scores
+
+
+def _regression(config: Config, strength: float) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=strength, max_iter=config.ngram.max_iterations)
+
+
+def class_weight_table(classifier: Any, scale: np.ndarray, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-n-gram, per-class weights and per-class bias with the same softmax as the regression.
+
+    A two-class regression has one weight vector ``w`` (logit of class 1 minus class 0): split
+    it as ``-w/2, +w/2`` so each class's logit is explicit; the feature scaling folds into it."""
+    coefficients = classifier.coef_ * scale[None, :]
+    intercept = classifier.intercept_
+    if num_classes == 2 and coefficients.shape[0] == 1:
+        half = coefficients[0] / 2.0
+        return np.stack([-half, half], axis=1).astype(np.float32), np.array([-intercept[0] / 2, intercept[0] / 2],
+                                                                             np.float32)
+    return coefficients.T.astype(np.float32), intercept.astype(np.float32)
+
+
+def train_ngram_model(config: Config, *, progress: bool = True) -> dict[str, Any]:
+    """Build the n-gram vocabulary from the training split, fit the regression, save model and card."""
+    del progress  # a convex solver has no epochs to show
+    started = time.perf_counter()
+    pipeline = Pipeline(config)
+    corpus, params = pipeline.corpus, config.ngram
+    num_classes = len(pipeline.labels)
+    vocabulary = build_vocabulary((words(corpus[i].text) for i in corpus.ids(TRAINING)), params.max_n,
+                                  params.vocab_size, params.min_documents)
+    vocabulary.save(params.vocab_file)
+    LOG.info("n-gram vocabulary of %d entries written to %s", len(vocabulary), params.vocab_file)
+
+    x_train, y_train = bag_matrix(pipeline, TRAINING, len(vocabulary))
+    x_val, y_val = bag_matrix(pipeline, VALIDATION, len(vocabulary))
+    if config.class_balance == balance.OVERSAMPLE:
+        chosen = balance.oversampled_positions(y_train, config.seed)
+        x_train, y_train = x_train[chosen], y_train[chosen]
+    weights = balance.sample_weights(y_train, num_classes, config.class_balance)
+    use_nb = params.nb_weighting and num_classes == 2
+    if params.nb_weighting and not use_nb:
+        LOG.info("ngram: naive Bayes scaling is defined for two classes; %d classes train on binary features",
+                 num_classes)
+    strength, cv_scores = choose_regularization(config, x_train, y_train, weights, use_nb)
+    features, scale = scaled(x_train, y_train, use_nb)
+    classifier = _regression(config, strength).fit(features, y_train, sample_weight=weights)
+    table, bias = class_weight_table(classifier, scale, num_classes)
+
+    model = build_model(config, len(vocabulary), num_classes)
+    from imdb.models.ngram import set_linear_weights
+
+    set_linear_weights(model, table, bias)
+    x_val_inputs = np.stack([pipeline.model_input(i, WORD_INPUT) for i in pipeline.split_ids(VALIDATION)])
+    logits = model.predict([x_val_inputs], verbose=0)
+    _check_matches_regression(classifier, x_val.multiply(scale).tocsr(), logits)
+    seconds = time.perf_counter() - started
+    validation = scoring.summarize(y_val, logits, pipeline.labels)
+    files = save_keras_model(model, config)
+    truncated = float(np.mean(np.asarray(x_train.sum(axis=1)).ravel() >= params.max_ngrams))
+    card = {
+        "family": config.model,
+        "data": config.as_given("data"),
+        "train_samples": int(x_train.shape[0]),
+        "validation_samples": int(x_val.shape[0]),
+        "vocab_size": len(vocabulary),
+        "sequence_length": params.max_ngrams,
+        "train_seconds": round(seconds, 1),
+        "validation_accuracy": round(validation["accuracy"], CARD_DIGITS),
+        "validation_loss": round(validation["loss"], CARD_DIGITS),
+        "validation_macro_f1": round(validation["macro_f1"], CARD_DIGITS),
+        **classes_card(config, pipeline, validation),
+        "regularization": strength,
+        "cross_validated_accuracy": cv_scores,
+        "nb_weighting_applied": use_nb,
+        "training_share_at_max_ngrams": round(truncated, CARD_DIGITS),
+        "params": {"max_n": params.max_n, "vocab_size": params.vocab_size, "min_documents": params.min_documents,
+                   "max_ngrams": params.max_ngrams, "regularization": list(params.regularization),
+                   "nb_weighting": params.nb_weighting},
+        "files": [str(path.name) for path in files],
+    }
+    write_card(config, card)
+    return card
+
+
+def _check_matches_regression(classifier: Any, features: Any, logits: np.ndarray) -> None:
+    """The Keras graph's logit differences must be the regression's decision values."""
+    decision = classifier.decision_function(features)
+    if decision.ndim == 1:
+        served = logits[:, 1] - logits[:, 0]
+    else:
+        served = logits - logits.mean(axis=1, keepdims=True)
+        decision = decision - decision.mean(axis=1, keepdims=True)
+    gap = float(np.max(np.abs(served - decision))) if len(decision) else 0.0
+    if gap > LOGIT_TOLERANCE:
+        raise RuntimeError(f"the n-gram Keras graph departs from its regression by {gap:.2e} in the logits "
+                           f"(tolerance {LOGIT_TOLERANCE}): the weight transfer is broken")
