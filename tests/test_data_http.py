@@ -25,7 +25,7 @@ from http_helpers import THROTTLE, FileServer, download_files, pinned, sha256_of
 from imdb.data import Corpus, DataError, load_corpus
 from imdb.data.cache import DOWNLOAD_DIR, RESUME_KEEP_S, RESUME_SUFFIX, prepare_data_root, resume_path
 from imdb.data.checksums import OFFICIAL_URL, PUBLISHED, expected_digest
-from imdb.data.settings import ENV_DATA, ENV_HTTP_TIMEOUT, README_SOURCES_SECTION
+from imdb.data.settings import DOCS_SOURCES_FILE, ENV_DATA, ENV_HTTP_TIMEOUT, SOURCES_SECTION
 from imdb.data.web import HttpUnreachableError
 
 TARBALL_NAME = "aclImdb_v1.tar.gz"
@@ -43,12 +43,12 @@ SHARED_THROTTLE_BPS = 80_000
 POLL_S = 0.05
 WORKER_TIMEOUT_S = 120
 FAULTS_HELPERS = Path(__file__).with_name("faults_helpers.py")
-README = Path(__file__).resolve().parents[1] / "README.md"
+SOURCES_DOC = Path(__file__).resolve().parents[1] / DOCS_SOURCES_FILE
 
 
 def _assert_names_the_way_out(message: str, url: str) -> None:
-    """An unreachable source: the URL, the setting to change and the README section that explains it."""
-    assert url in message and ENV_DATA in message and f'"{README_SOURCES_SECTION}"' in message
+    """An unreachable source: the URL, the setting to change and the doc section that explains it."""
+    assert url in message and ENV_DATA in message and f'"{SOURCES_SECTION}" in {DOCS_SOURCES_FILE}' in message
     assert "\n" not in message
 
 
@@ -57,7 +57,7 @@ def test_official_archive_is_the_default_and_its_published_checksum_is_known() -
     assert digest is not None and digest.size == 84125825
     assert digest.sha256 == "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
     assert expected_digest(OFFICIAL_URL.replace("https://", "http://")) == digest
-    assert re.search(rf"^#+ {README_SOURCES_SECTION}$", README.read_text(encoding="utf-8"), re.MULTILINE)
+    assert re.search(rf"^#+ {SOURCES_SECTION}$", SOURCES_DOC.read_text(encoding="utf-8"), re.MULTILINE)
 
 
 def test_real_tarball_first_run_resumes_a_reset_then_works_offline(
@@ -120,7 +120,7 @@ def test_unpinned_url_is_probed_each_run_and_served_from_cache_when_down(
     assert cache_files(fresh_root) == before
 
 
-def test_pinned_source_with_the_server_down_and_nothing_cached_names_url_setting_and_readme(
+def test_pinned_source_with_the_server_down_and_nothing_cached_names_url_setting_and_docs(
         web_server: FileServer, fresh_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV_HTTP_TIMEOUT, str(SHORT_TIMEOUT_S))
     url = web_server.url(TARBALL_NAME)

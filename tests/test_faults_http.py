@@ -21,7 +21,7 @@ from faults_helpers import assert_only_complete_entries, corpus_digest
 from http_helpers import ALWAYS, CUT, NO_RANGE, RESET, STALL, STATUS, FileServer, download_files, pinned, sha256_of
 from imdb.data import DataError, load_corpus
 from imdb.data.cache import DOWNLOAD_DIR, INDEX_DIR, RESUME_SUFFIX
-from imdb.data.settings import ENV_DATA, ENV_HTTP_TIMEOUT, README_SOURCES_SECTION
+from imdb.data.settings import DOCS_SOURCES_FILE, ENV_DATA, ENV_HTTP_TIMEOUT, SOURCES_SECTION
 from imdb.data.web import ATTEMPTS_WITHOUT_PROGRESS, VERIFY_ATTEMPTS, TransferMismatchError
 
 TARBALL_NAME = "aclImdb-sample.tar.gz"
@@ -126,7 +126,7 @@ def test_persistent_fault_fails_clearly_and_the_next_run_succeeds(
     elapsed = time.perf_counter() - started
     message = str(caught.value)
     assert f"downloading {url}" in message and cause in message, message
-    assert ENV_DATA in message and f'"{README_SOURCES_SECTION}"' in message and "\n" not in message
+    assert ENV_DATA in message and f'"{SOURCES_SECTION}" in {DOCS_SOURCES_FILE}' in message and "\n" not in message
     assert elapsed < PERSISTENT_LIMIT_S, f"{fault} took {elapsed:.1f} s"
     assert len(web_server.requests()) <= ATTEMPTS_WITHOUT_PROGRESS + 1
     assert _entries(fresh_root) == [] and list((fresh_root / INDEX_DIR).iterdir()) == []

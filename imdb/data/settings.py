@@ -26,8 +26,9 @@ DEFAULT_GCS_TIMEOUT_S = 30.0
 # The same reasoning for an HTTP(S) download, counted from the last byte that arrived: a slow
 # but steady download of the 84 MB official archive never hits it, a dead server does.
 DEFAULT_HTTP_TIMEOUT_S = 30.0
-# The README section that explains every kind of source; errors about unreachable data name it.
-README_SOURCES_SECTION = "Data sources"
+# The doc and its section that explain every kind of source; errors about unreachable data name them.
+DOCS_SOURCES_FILE = "docs/data.md"
+SOURCES_SECTION = "Data sources"
 
 
 def gcs_timeout_s() -> float:
@@ -61,4 +62,4 @@ def other_source_hint() -> str:
     """What to do when the configured data cannot be had: where to point instead, and where it is explained."""
     return (f"set {ENV_DATA} (or data: in imdb/project_config.yaml, or --data) to a reachable copy: "
             f"an aclImdb/ directory, a .tar.gz, gs://BUCKET/PREFIX or https://.../NAME.tar.gz "
-            f"(see \"{README_SOURCES_SECTION}\" in README.md)")
+            f"(see \"{SOURCES_SECTION}\" in {DOCS_SOURCES_FILE})")

@@ -253,7 +253,7 @@ def _local_path(text: str) -> Path:
     parsed = urlparse(text)
     if parsed.scheme != FILE_SCHEME:
         raise DataError(f"unsupported data URI {text}: use a local path, file://PATH, gs://BUCKET/PREFIX or "
-                        f"https://.../NAME.tar.gz (see the README section \"Data sources\")")
+                        f"https://.../NAME.tar.gz (see \"Data sources\" in docs/data.md)")
     return Path(unquote(parsed.path))
 
 
