@@ -28,7 +28,7 @@ NGRAM_FAMILY = "ngram"
 # How a word model's embedding starts: random, or from the BERT checkpoint's WordPiece table.
 EMBEDDING_INITS = ("random", "checkpoint")
 WORD_FAMILIES = ("dense", "cnn")
-# onnx-int8: the ONNX file quantised to int8 weights (faster CPU inference; see the README).
+# onnx-int8: the ONNX file quantised to int8 weights (faster CPU inference; see "The shipped model" in docs/models.md).
 MODEL_FORMATS = ("h5", "onnx", "onnx-int8")
 KERAS_FORMAT, ONNX_FORMAT, INT8_ONNX_FORMAT = MODEL_FORMATS
 MAX_SEQUENCE_LENGTH = 4096

@@ -75,7 +75,7 @@ def store_half_precision(archive: Path) -> None:
     array to a variable of the layer's own dtype (float32), casting on the way, so the model
     that loads computes in float32 exactly as before; only the weights are rounded to float16
     (a relative error of at most 2^-11), which halves the file. The accuracy of the rounded
-    model is measured against the float32 one (see the README's BERT section).
+    model is measured against the float32 one (see "The shipped model" in docs/models.md).
     """
     import h5py
 

@@ -3,7 +3,7 @@
 Why: trained from random vectors on 22,485 reviews, the CNN learns phrase detectors for the
 frequent words and over-fits the rest by its second epoch. Starting each word from a vector in
 which related words are already close (the checkpoint's own input embeddings, the same files
-the BERT family reads) lifted its validation accuracy by about a point (README, "Numbers we
+the BERT family reads) lifted its validation accuracy by about a point (docs/numbers.md, "Numbers we
 measured"). Only the input embedding table is read, never the transformer layers: a word's
 vector is the mean of its WordPiece rows, reduced by PCA to the model's embedding width.
 The vectors are a starting point; training updates them, and the saved model holds the

@@ -3,7 +3,7 @@
 Two small scripts ride along. An error collector, installed before anything else runs,
 copies uncaught errors, rejected promises and ``console.error`` calls into
 ``#report-errors``, so a headless browser's DOM dump tells whether the page rendered
-cleanly. And ``index.html#only=SECTION`` shows a single section, which is how the README
+cleanly. And ``index.html#only=SECTION`` shows a single section, which is how the docs'
 screenshots are taken section by section.
 """
 

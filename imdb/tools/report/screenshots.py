@@ -1,4 +1,4 @@
-"""Screenshots of a report's sections for the README: ``python -m imdb.tools.report.screenshots REPORT DOCS``.
+"""Screenshots of a report's sections for the docs: ``python -m imdb.tools.report.screenshots REPORT DOCS``.
 
 Each section is opened alone (``index.html#only=SECTION``) in headless Chromium, the empty
 page below it is cropped away and the image is reduced to a 256-colour palette, which keeps
