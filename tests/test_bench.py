@@ -64,7 +64,13 @@ def test_bench_reports_every_section_with_the_official_example_ratio(imdb_tarbal
     assert official["tokenizer_words"] > 0
     assert textblob["platform"]["baseline_per_sample_us"] > official["platform"]["baseline_per_sample_us"], \
         "TextBlob per call costs more than the example's file read and Keras tokenisation"
-    assert result["memory"]["peak_rss_mb"] > 0
+    memory = result["memory"]
+    assert memory["per_section"] is True, "Linux lets the bench reset the high-water mark per section"
+    sections = memory["sections_peak_rss_mb"]
+    assert {"data", "binder", "pass", "baselines", "faithfulness", "linear_reference", "probes"} <= set(sections)
+    assert memory["peak_rss_mb"] >= max(sections.values())
+    assert sections[memory["largest_section"]] == max(sections.values())
+    assert memory["ceiling_mb"] == 4096 and memory["within_ceiling"] == (memory["peak_rss_mb"] <= 4096)
     dense_probes = result["probes"]["dense"]
     assert {"negation", "contrast", "downtoner", "typos", "negative_ending"} <= set(dense_probes)
     for row in dense_probes.values():

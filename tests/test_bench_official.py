@@ -54,7 +54,7 @@ class Baseline:
         self.root = extract_reviews(tarball, self.ids, tmp_path / "reviews")
         self.example = OfficialExample(self.root, SEQUENCE_LENGTH)
         tokenizer = fit_official_tokenizer(corpus[i].text for i in self.training_ids)
-        self.table = metadata_table(self.pipeline.metadata, [corpus[i].label for i in self.ids], self.ids)
+        self.table = metadata_table(self.pipeline.metadata, self.ids)
         self.preprocess = PreprocessResponse(sample_ids=list(self.ids), state=DataStateType.training,
                                              sample_id_type=str,
                                              data=OfficialExample.preprocess_data(self.table, tokenizer))
@@ -153,3 +153,11 @@ def test_decorated_paths_return_what_the_plain_functions_return(baseline: Baseli
                 np.testing.assert_array_equal(np.squeeze(got), expected)
             else:
                 assert got == expected, name
+
+
+def test_the_label_folder_comes_from_the_id_whatever_the_task() -> None:
+    from imdb.tools.bench.naive import NotReproducible, label_folder
+
+    assert label_folder("train/pos/0_9") == "pos" and label_folder("test/neg/12_3") == "neg"
+    with pytest.raises(NotReproducible, match="row-17"):
+        label_folder("row-17")

@@ -331,6 +331,7 @@ def test_bench_steps_every_variant_over_the_same_reviews(imdb_data_uri: str, dat
     assert [result[name]["frozen_layers"] for name in variants] == [0, 0, 2, 2]
     assert result["fixed_padding"]["mean_padded_length"] == TINY_LEN
     assert result["bucketed"]["mean_padded_length"] <= TINY_LEN
+    assert all(result[name]["load_average_1"] >= 0 for name in variants), "each row says the load it ran under"
     fixed = result["fixed_padding"]["reviews_per_s"]
     assert result["configured_to_fixed_ratio"] == round(result["configured"]["reviews_per_s"] / fixed, 2)
 

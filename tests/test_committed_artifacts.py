@@ -62,9 +62,9 @@ def test_shipped_bert_fits_the_budget_and_its_card_describes_it() -> None:
     assert card["learning_curve"]["points"][-1]["step"] == card["optimizer_steps"]
 
 
-@pytest.mark.parametrize("family", ["dense", "cnn"])
+@pytest.mark.parametrize("family", ["dense", "cnn", "ngram"])
 def test_shipped_rating_models_and_their_cards(family: str) -> None:
-    """The star-rating models ship for both word families, in both served formats, and their cards
+    """The star-rating models ship for the word and n-gram families, in both served formats, and their cards
     describe an 8-class run with per-class recall and the mean star error."""
     from imdb.contract.names import RATING_NAMES
 

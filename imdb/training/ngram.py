@@ -5,7 +5,11 @@ linear over a binary bag of n-grams, where a convex solver reaches the optimum i
 Keras graph (imdb.models.ngram) then computes the same logits and is exported like every family.
 For two classes each n-gram's feature is scaled by its naive Bayes log-count ratio
 (Wang & Manning 2012, the NB-SVM/NB-LR recipe): the regression learns how far to trust the
-count statistics, which beats plain binary features by about a point on IMDB. The regularisation
+count statistics, which beats plain binary features by about a point on IMDB. For more classes
+with a polarity (``task: rating``: 1–4 stars negative, 7–10 positive) the ratio is counted on the
+polarity of each class: the stars are graded sentiment, and scaling by how strongly an n-gram leans
+negative or positive lifted rating accuracy by 1.6 points over binary features on a held-back
+fifth of the training split (0.4676 against 0.4514 at C=0.03). The regularisation
 strength is chosen by cross-validation on the training split only; validation scores the result.
 """
 
@@ -54,6 +58,16 @@ def bag_matrix(pipeline: Pipeline, split: str, vocab_size: int) -> tuple[Any, np
     return bags, labels
 
 
+def nb_targets(labels: np.ndarray, num_classes: int, polarity: tuple[int, ...] | None) -> np.ndarray | None:
+    """The two-sided labels the naive Bayes ratios are counted on: the labels themselves for two
+    classes, each class's polarity for more classes that have one, None where there is neither."""
+    if num_classes == 2:
+        return labels
+    if polarity is None:
+        return None
+    return np.asarray(polarity, dtype=np.int64)[labels]
+
+
 def nb_ratios(bags: Any, labels: np.ndarray) -> np.ndarray:
     """Per n-gram, log of its smoothed share among positive reviews over its share among negative ones."""
     positive = NB_SMOOTHING + np.asarray(bags[labels == 1].sum(axis=0)).ravel()
@@ -61,14 +75,15 @@ def nb_ratios(bags: Any, labels: np.ndarray) -> np.ndarray:
     return np.log((positive / positive.sum()) / (negative / negative.sum())).astype(np.float32)
 
 
-def scaled(bags: Any, labels: np.ndarray, use_nb: bool) -> tuple[Any, np.ndarray]:
-    """The features the regression fits: binary bags, scaled by naive Bayes ratios of ``labels`` when asked."""
-    scale = nb_ratios(bags, labels) if use_nb else np.ones(bags.shape[1], np.float32)
+def scaled(bags: Any, targets: np.ndarray | None) -> tuple[Any, np.ndarray]:
+    """The features the regression fits: binary bags, scaled by the naive Bayes ratios of the
+    two-sided ``targets`` when given (see ``nb_targets``)."""
+    scale = nb_ratios(bags, targets) if targets is not None else np.ones(bags.shape[1], np.float32)
     return bags.multiply(scale).tocsr(), scale
 
 
 def choose_regularization(config: Config, bags: Any, labels: np.ndarray, weights: np.ndarray | None,
-                          use_nb: bool) -> tuple[float, dict[str, float]]:
+                          targets: np.ndarray | None) -> tuple[float, dict[str, float]]:
     """The candidate C with the best mean accuracy over stratified folds of the training split.
 
     The naive Bayes ratios are recounted on each fold's own part: counted on the whole split,
@@ -81,7 +96,7 @@ def choose_regularization(config: Config, bags: Any, labels: np.ndarray, weights
     folds = StratifiedKFold(params.cross_validation_folds, shuffle=True, random_state=config.seed)
     accuracies: dict[float, list[float]] = {strength: [] for strength in params.regularization}
     for fit_rows, held_rows in folds.split(np.zeros(len(labels)), labels):
-        features, scale = scaled(bags[fit_rows], labels[fit_rows], use_nb)
+        features, scale = scaled(bags[fit_rows], None if targets is None else targets[fit_rows])
         held = bags[held_rows].multiply(scale).tocsr()
         for strength in params.regularization:
             classifier = _regression(config, strength)
@@ -132,12 +147,12 @@ def train_ngram_model(config: Config, *, progress: bool = True) -> dict[str, Any
         chosen = balance.oversampled_positions(y_train, config.seed)
         x_train, y_train = x_train[chosen], y_train[chosen]
     weights = balance.sample_weights(y_train, num_classes, config.class_balance)
-    use_nb = params.nb_weighting and num_classes == 2
-    if params.nb_weighting and not use_nb:
-        LOG.info("ngram: naive Bayes scaling is defined for two classes; %d classes train on binary features",
-                 num_classes)
-    strength, cv_scores = choose_regularization(config, x_train, y_train, weights, use_nb)
-    features, scale = scaled(x_train, y_train, use_nb)
+    targets = nb_targets(y_train, num_classes, pipeline.polarity) if params.nb_weighting else None
+    if params.nb_weighting and targets is None:
+        LOG.info("ngram: naive Bayes scaling needs two classes or a polarity per class; %d classes without one "
+                 "train on binary features (set `polarity:` to map them)", num_classes)
+    strength, cv_scores = choose_regularization(config, x_train, y_train, weights, targets)
+    features, scale = scaled(x_train, targets)
     classifier = _regression(config, strength).fit(features, y_train, sample_weight=weights)
     table, bias = class_weight_table(classifier, scale, num_classes)
 
@@ -166,7 +181,8 @@ def train_ngram_model(config: Config, *, progress: bool = True) -> dict[str, Any
         **classes_card(config, pipeline, validation),
         "regularization": strength,
         "cross_validated_accuracy": cv_scores,
-        "nb_weighting_applied": use_nb,
+        "nb_weighting_applied": targets is not None,
+        "nb_weighting_on": None if targets is None else ("labels" if num_classes == 2 else "polarity"),
         "training_share_at_max_ngrams": round(truncated, CARD_DIGITS),
         "params": {"max_n": params.max_n, "vocab_size": params.vocab_size, "min_documents": params.min_documents,
                    "max_ngrams": params.max_ngrams, "regularization": list(params.regularization),

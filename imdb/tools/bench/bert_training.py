@@ -8,12 +8,14 @@ runs: the any-length twin, batches bucketed by length (``imdb.training.batches``
 configured frozen layers and the configured arithmetic (``bert.training_precision``, resolved
 for this machine). Two middle rows (bucketing alone; bucketing and freezing, in float32) show
 what each lever brings. Every variant steps over the same number of batches (bucketing only
-changes which reviews share one).
+changes which reviews share one). The variants run one after another and each is released
+before the next is built, so the section fits the bench's memory ceiling.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -79,31 +81,48 @@ def _variant(config: Config, split: Any, *, bucketed: bool, frozen: bool, precis
     return _Variant(compile_trainer(trainer), batches, lengths, params)
 
 
+def _timed_row(bert_config: Config, split: Any, **how: Any) -> dict[str, Any]:
+    """Build one variant, warm it up, time every batch, then release it before the next is built.
+
+    Why one at a time: four BERT trainers with their traced graphs held together took most of
+    the bench's 18 GB peak; released in turn, the section peaks at one trainer's footprint.
+    """
+    import gc
+
+    import keras
+
+    variant = _variant(bert_config, split, **how)
+    for index in range(min(WARMUP_STEPS, len(variant.batches))):
+        variant.step(split, index)
+    for index in range(len(variant.batches)):
+        started = time.perf_counter()
+        variant.step(split, index)
+        variant.seconds += time.perf_counter() - started
+    row = {**variant.row(), "load_average_1": round(os.getloadavg()[0], ROUND)}
+    del variant
+    keras.backend.clear_session()
+    gc.collect()
+    return row
+
+
 def bench_bert_training(config: Config, samples: int = BERT_TRAINING_SAMPLES) -> dict[str, Any]:
     """Reviews/s of the fixed-padding step, of each lever added in turn, and of the configured step.
 
-    The variants take turns, batch by batch, so a change in the shared machine's load falls on
-    all of them alike instead of on whichever happened to run last.
+    The variants run one after another, each released before the next is built (the memory
+    ceiling); each row carries the one-minute load it ran under, so a change in the shared
+    machine's load shows instead of hiding in a ratio.
     """
     from imdb.training.bert import encode_split, with_resolved_precision
 
     bert_config = with_resolved_precision(config.with_overrides(model="bert"))
     pipeline = Pipeline(bert_config)
     split = encode_split(pipeline, pipeline.split_ids(TRAINING, samples))
-    variants = {"fixed_padding": _variant(bert_config, split, bucketed=False, frozen=False),
-                "bucketed": _variant(bert_config, split, bucketed=True, frozen=False),
-                "bucketed_frozen": _variant(bert_config, split, bucketed=True, frozen=True),
-                "configured": _variant(bert_config, split, bucketed=True, frozen=True,
-                                       precision=bert_config.bert.training_precision)}
-    for variant in variants.values():
-        for index in range(min(WARMUP_STEPS, len(variant.batches))):
-            variant.step(split, index)
-    for index in range(len(variants["fixed_padding"].batches)):
-        for variant in variants.values():
-            started = time.perf_counter()
-            variant.step(split, index)
-            variant.seconds += time.perf_counter() - started
-    rows = {name: variant.row() for name, variant in variants.items()}
+    variants = {"fixed_padding": {"bucketed": False, "frozen": False},
+                "bucketed": {"bucketed": True, "frozen": False},
+                "bucketed_frozen": {"bucketed": True, "frozen": True},
+                "configured": {"bucketed": True, "frozen": True,
+                               "precision": bert_config.bert.training_precision}}
+    rows = {name: _timed_row(bert_config, split, **how) for name, how in variants.items()}
     fixed = rows["fixed_padding"]["reviews_per_s"]
     return {"samples": len(split.ids), "max_len": bert_config.bert.max_len,
             "truncation": bert_config.bert.truncation, "batch_size": bert_config.bert.batch_size, **rows,

@@ -90,13 +90,27 @@ def _column(group: str, key: str) -> str:
     return f"{group}_{key}"
 
 
-def metadata_table(metadata: Callable[[str], Any], labels: Sequence[int], sample_ids: Sequence[str]) -> dict:
+class NotReproducible(ValueError):
+    """The source is not in the aclImdb layout the official example reads."""
+
+
+def label_folder(sample_id: str) -> str:
+    """The review's label folder (``neg``/``pos``), read from its id as the example reads it from
+    the path: the example is binary, so under ``task: rating`` it still classifies by folder."""
+    folder = sample_id.split("/")[-2] if sample_id.count("/") >= 2 else ""
+    if folder not in LABEL_FOLDERS:
+        raise NotReproducible(f"review id {sample_id!r} is not in a {' or '.join(LABEL_FOLDERS)} folder: the official "
+                         "example reproduces the aclImdb layout only")
+    return folder
+
+
+def metadata_table(metadata: Callable[[str], Any], sample_ids: Sequence[str]) -> dict:
     """The example's precomputed table, one flat row per review: file path, label folder and
     every metadata value as a column (the example reads these from a CSV built offline)."""
     table: dict[str, dict[str, Any]] = {}
-    for sample_id, label in zip(sample_ids, labels, strict=True):
+    for sample_id in sample_ids:
         meta = metadata(sample_id)
-        row: dict[str, Any] = {"path": review_file(sample_id), "gt": LABEL_FOLDERS[label], "label": meta.label}
+        row: dict[str, Any] = {"path": review_file(sample_id), "gt": label_folder(sample_id), "label": meta.label}
         for group, values_of, _ in components.METADATA_GROUPS:
             row.update((_column(group, key), value) for key, value in values_of(meta).items())
         table[sample_id] = row

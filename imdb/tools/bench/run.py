@@ -13,7 +13,8 @@ accuracy change, see ``quantized``); ``bert_training`` (``--model bert``) fine-t
 fixed padding beside bucketed batches; ``faithfulness`` the
 deletion test of each word-heatmap method; ``linear_reference`` TF-IDF + logistic regression
 on the same split and vocabulary size; ``probes`` behavioural probe pass rates per trained
-family (``imdb.tools.bench.probes``); ``machine`` cores and load; ``memory`` peak RSS.
+family (``imdb.tools.bench.probes``); ``machine`` cores and load; ``memory`` peak RSS per section
+(``imdb.tools.bench.memory``) beside the family's ceiling.
 """
 
 from __future__ import annotations
@@ -33,12 +34,13 @@ from imdb.tools.bench.bert_training import bench_bert_training
 from imdb.tools.bench.calling import CallingPaths, binder_paths, decorate
 from imdb.tools.bench.linear import linear_reference
 from imdb.tools.bench.naive import OfficialExample, TextBlobPerCall, extract_reviews, fit_official_tokenizer, \
-    metadata_table
+    NotReproducible, metadata_table
 from imdb.tools.bench.probes import bench_probes
 from imdb.tools.bench.quantized import int8_columns
 from imdb.tools.bench.results import skipped
 from imdb.tools.bench.settings import BERT_TRAINING_SAMPLES, NAIVE_SAMPLES
-from imdb.tools.bench.timing import NS_PER_S, Stopwatch, peak_memory_mb, time_calls
+from imdb.tools.bench.memory import SectionPeaks
+from imdb.tools.bench.timing import NS_PER_S, Stopwatch, time_calls
 from imdb.contract.config import MODEL_FAMILIES, Config
 from imdb.contract.model_files import BERT_INPUT_NAMES, ONNX_SUFFIX, WORD_INPUT_NAMES, ModelError, model_path
 from imdb.models.loading import open_onnx
@@ -50,6 +52,9 @@ from imdb.tools.report.settings import default_faithfulness_samples
 PASS_SPLIT = TRAINING
 INFERENCE_SAMPLES = {"dense": 2000, "cnn": 1000, "bert": 64, "ngram": 2000}
 INFERENCE_BATCH = 64
+# Peak resident memory the whole benchmark may take: a word family, and BERT with its training section.
+WORD_MEMORY_CEILING_MB = 4096
+BERT_MEMORY_CEILING_MB = 8192
 # Reviews on which sentiment and readability are timed apart (per review, in this process).
 TEXT_SCORE_SAMPLES = 1000
 # Timed passes per side of a comparison, alternating sides; the fastest of each counts, so a
@@ -307,7 +312,7 @@ def bench_baselines(config: Config, pipeline: Pipeline, binder: Any, subset: Any
     example = OfficialExample(root, config.text.sequence_length)  # imports Keras, outside the fit's time
     with Stopwatch() as fit_watch:
         tokenizer = fit_official_tokenizer(pipeline.corpus[i].text for i in pipeline.split_ids(TRAINING, limit))
-    table = metadata_table(pipeline.metadata, [pipeline.corpus.label(i) for i in ids], ids)
+    table = metadata_table(pipeline.metadata, ids)
     preprocess = PreprocessResponse(sample_ids=list(ids), state=DataStateType.training, sample_id_type=str,
                                     data=OfficialExample.preprocess_data(table, tokenizer))
     ours = binder_paths(binder, _function_names(False))
@@ -372,6 +377,14 @@ def bench_faithfulness(config: Config, n_samples: int) -> dict[str, Any]:
                                                      steps=default_steps(config.model))))
 
 
+def memory_figures(peaks: SectionPeaks, config: Config) -> dict[str, Any]:
+    """The peaks per section beside the ceiling that applies to the family: a word family's
+    bench must fit in 4 GB, BERT's with its training section in 8 GB."""
+    figures = peaks.figures()
+    ceiling = BERT_MEMORY_CEILING_MB if config.is_bert else WORD_MEMORY_CEILING_MB
+    return {**figures, "ceiling_mb": ceiling, "within_ceiling": figures["peak_rss_mb"] <= ceiling}
+
+
 def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = NAIVE_SAMPLES,
               inference: bool = True, faithfulness_samples: int | None = None,
               linear: bool = True, probes: bool = True, progress: bool = True,
@@ -384,32 +397,43 @@ def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = 
     """
     if faithfulness_samples is None:
         faithfulness_samples = default_faithfulness_samples(config.model)
+    peaks = SectionPeaks()
     with tempfile.TemporaryDirectory(prefix="imdb-bench-") as scratch:
         workdir = Path(scratch)
         result: dict[str, Any] = {"model": config.model, "machine": {"start": machine()}}
-        result["data"], pipeline = bench_data(config, workdir, limit, progress=progress)
-        binder = _import_binder(config, workdir / PARALLEL_CACHE)
-        ids = pipeline.split_ids(PASS_SPLIT, limit)
-        sample = comparison_sample(pipeline, ids, naive_samples, config.seed)
-        subset = _pass_subset(binder)
-        result["binder"] = bench_binder(binder, subset, sample, config.is_bert)
-        result["pass"] = bench_pass(binder, subset, ids, config.is_bert)
+        with peaks.section("data"):
+            result["data"], pipeline = bench_data(config, workdir, limit, progress=progress)
+        with peaks.section("binder"):
+            binder = _import_binder(config, workdir / PARALLEL_CACHE)
+            ids = pipeline.split_ids(PASS_SPLIT, limit)
+            sample = comparison_sample(pipeline, ids, naive_samples, config.seed)
+            subset = _pass_subset(binder)
+            result["binder"] = bench_binder(binder, subset, sample, config.is_bert)
+        with peaks.section("pass"):
+            result["pass"] = bench_pass(binder, subset, ids, config.is_bert)
         if not config.is_bert:
-            try:
-                result.update(bench_baselines(config, pipeline, binder, subset, sample, workdir / "naive", limit))
-                result["official_example_ratio"] = result["official_example"]["ratio"]
-            except ModelError as exc:
-                result["official_example"] = skipped(config, exc)
+            with peaks.section("baselines"):
+                try:
+                    result.update(bench_baselines(config, pipeline, binder, subset, sample, workdir / "naive",
+                                                  limit))
+                    result["official_example_ratio"] = result["official_example"]["ratio"]
+                except (ModelError, NotReproducible) as exc:
+                    result["official_example"] = skipped(config, exc)
         if config.is_bert and bert_training:
-            result["bert_training"] = bench_bert_training(config, bert_training)
+            with peaks.section("bert_training"):
+                result["bert_training"] = bench_bert_training(config, bert_training)
         if inference:
-            result["inference"] = bench_inference(config, workdir)
+            with peaks.section("inference"):
+                result["inference"] = bench_inference(config, workdir)
         if faithfulness_samples:
-            result["faithfulness"] = bench_faithfulness(config, faithfulness_samples)
+            with peaks.section("faithfulness"):
+                result["faithfulness"] = bench_faithfulness(config, faithfulness_samples)
         if linear:
-            result["linear_reference"] = linear_reference(config, pipeline, limit)
+            with peaks.section("linear_reference"):
+                result["linear_reference"] = linear_reference(config, pipeline, limit)
         if probes:
-            result["probes"] = bench_probes(config, progress=progress)
-        result["memory"] = {"peak_rss_mb": peak_memory_mb()}
+            with peaks.section("probes"):
+                result["probes"] = bench_probes(config, progress=progress)
+        result["memory"] = memory_figures(peaks, config)
         result["machine"]["end"] = machine()
     return {"official_example_ratio": result.pop("official_example_ratio", None), **result}

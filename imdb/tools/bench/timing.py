@@ -1,8 +1,7 @@
-"""Small, dependency-free timing helpers: per-call latency percentiles and peak memory."""
+"""Small, dependency-free timing helpers: per-call latency percentiles and a stopwatch."""
 
 from __future__ import annotations
 
-import resource
 import time
 from typing import Any, Callable, Iterable
 
@@ -10,7 +9,6 @@ import numpy as np
 
 NS_PER_US = 1_000
 NS_PER_S = 1_000_000_000
-KIB_PER_MIB = 1024
 P50, P99 = 50, 99
 
 
@@ -42,8 +40,3 @@ class Stopwatch:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self._started
-
-
-def peak_memory_mb() -> float:
-    """Peak resident memory of this process so far (Linux reports ru_maxrss in KiB)."""
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / KIB_PER_MIB, 1)
