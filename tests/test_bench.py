@@ -64,10 +64,18 @@ def test_bench_reports_every_section_with_the_official_example_ratio(imdb_tarbal
     assert official["tokenizer_words"] > 0
     assert textblob["platform"]["baseline_per_sample_us"] > official["platform"]["baseline_per_sample_us"], \
         "TextBlob per call costs more than the example's file read and Keras tokenisation"
+    maps = result["projection"]
+    assert maps["samples"] == BENCH_LIMIT and maps["default"] == "tsne" and maps["first_run_ceiling_s"] == 10.0
+    for method in ("tsne", "umap", "pca"):
+        row = maps[method]
+        assert row["first_run_s"] >= row["fit_s"] > 0 and row["import_s"] > 0
+        assert 0.5 < row["trustworthiness"] <= 1.0 and 0.0 <= row["neighbour_label_agreement"] <= 1.0
+    assert maps["default_within_ceiling"] == (maps["tsne"]["first_run_s"] <= 10.0)
     memory = result["memory"]
     assert memory["per_section"] is True, "Linux lets the bench reset the high-water mark per section"
     sections = memory["sections_peak_rss_mb"]
-    assert {"data", "binder", "pass", "baselines", "faithfulness", "linear_reference", "probes"} <= set(sections)
+    assert {"data", "binder", "pass", "baselines", "faithfulness", "projection", "linear_reference",
+            "probes"} <= set(sections)
     assert memory["peak_rss_mb"] >= max(sections.values())
     assert sections[memory["largest_section"]] == max(sections.values())
     assert memory["ceiling_mb"] == 4096 and memory["within_ceiling"] == (memory["peak_rss_mb"] <= 4096)

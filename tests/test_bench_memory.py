@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from imdb.tools.bench.memory import SectionPeaks
+from imdb.tools.memory import SectionPeaks
 
 HEAVY_MB = 400
 LIGHT_MB = 20

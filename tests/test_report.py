@@ -121,6 +121,7 @@ def test_analyze_prints_a_json_summary_last(report_run: ReportRun) -> None:
     assert result["accuracy"] > 0.8, "the committed dense model is far better than chance"
     assert {"samples + metadata", "inference + latent", "projection", "clusters", "heatmaps", "compare", "probes",
             "write report"} <= set(result["timings"])
+    assert result["peak_rss_mb"] > 100, "the kernel's high-water mark of a process that loaded TensorFlow"
 
 
 def test_every_output_file_is_written(report_run: ReportRun) -> None:

@@ -11,10 +11,12 @@ the same decorators; ``naive_textblob_per_call`` the older baseline that recompu
 per call; ``inference`` Keras and ONNX throughput per trained family (BERT also ONNX int8 and its
 accuracy change, see ``quantized``); ``bert_training`` (``--model bert``) fine-tuning reviews/s,
 fixed padding beside bucketed batches; ``faithfulness`` the
-deletion test of each word-heatmap method; ``linear_reference`` TF-IDF + logistic regression
+deletion test of each word-heatmap method; ``projection`` the population map's methods, each
+cold in a fresh process, with their readability figures (``imdb.tools.bench.projection``);
+``linear_reference`` TF-IDF + logistic regression
 on the same split and vocabulary size; ``probes`` behavioural probe pass rates per trained
 family (``imdb.tools.bench.probes``); ``machine`` cores and load; ``memory`` peak RSS per section
-(``imdb.tools.bench.memory``) beside the family's ceiling.
+(``imdb.tools.memory``) beside the family's ceiling.
 """
 
 from __future__ import annotations
@@ -36,10 +38,11 @@ from imdb.tools.bench.linear import linear_reference
 from imdb.tools.bench.naive import OfficialExample, TextBlobPerCall, extract_reviews, fit_official_tokenizer, \
     NotReproducible, metadata_table
 from imdb.tools.bench.probes import bench_probes
+from imdb.tools.bench.projection import bench_projection
 from imdb.tools.bench.quantized import int8_columns
 from imdb.tools.bench.results import skipped
 from imdb.tools.bench.settings import BERT_TRAINING_SAMPLES, NAIVE_SAMPLES
-from imdb.tools.bench.memory import SectionPeaks
+from imdb.tools.memory import SectionPeaks
 from imdb.tools.bench.timing import NS_PER_S, Stopwatch, time_calls
 from imdb.contract.config import MODEL_FAMILIES, Config
 from imdb.contract.model_files import BERT_INPUT_NAMES, ONNX_SUFFIX, WORD_INPUT_NAMES, ModelError, model_path
@@ -388,7 +391,7 @@ def memory_figures(peaks: SectionPeaks, config: Config) -> dict[str, Any]:
 def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = NAIVE_SAMPLES,
               inference: bool = True, faithfulness_samples: int | None = None,
               linear: bool = True, probes: bool = True, progress: bool = True,
-              bert_training: int = BERT_TRAINING_SAMPLES) -> dict[str, Any]:
+              bert_training: int = BERT_TRAINING_SAMPLES, projection: bool = True) -> dict[str, Any]:
     """All sections in one process, so the figures are comparable with each other.
 
     ``bert_training`` is the number of training reviews of the ``bert_training`` section (0 skips it);
@@ -428,6 +431,9 @@ def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = 
         if faithfulness_samples:
             with peaks.section("faithfulness"):
                 result["faithfulness"] = bench_faithfulness(config, faithfulness_samples)
+        if projection:
+            with peaks.section("projection"):
+                result["projection"] = bench_projection(config, pipeline, limit)
         if linear:
             with peaks.section("linear_reference"):
                 result["linear_reference"] = linear_reference(config, pipeline, limit)

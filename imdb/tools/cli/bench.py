@@ -21,6 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "as in analyze)")
     parser.add_argument("--no-linear-reference", action="store_true",
                         help="skip the TF-IDF + logistic regression reference on the same split")
+    parser.add_argument("--no-projection", action="store_true",
+                        help="skip the population-map methods timed cold in fresh processes")
     parser.add_argument("--no-probes", action="store_true", help="skip the behavioural probe pass rates per family")
     parser.add_argument("--no-bert-training", action="store_true",
                         help="with --model bert: skip the fine-tuning throughput section")
@@ -36,5 +38,6 @@ def _bench(args: argparse.Namespace) -> int:
     result = run_bench(config_from_args(args), limit=args.limit, naive_samples=args.naive_samples,
                        inference=not args.no_inference, faithfulness_samples=args.faithfulness_samples,
                        linear=not args.no_linear_reference, probes=not args.no_probes, progress=not args.no_progress,
-                       bert_training=args.bert_training_samples if not args.no_bert_training else 0)
+                       bert_training=args.bert_training_samples if not args.no_bert_training else 0,
+                       projection=not args.no_projection)
     return print_result(result)

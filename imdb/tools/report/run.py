@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from imdb.contract.config import Config
+from imdb.tools.memory import process_peak_mb
 from imdb.tools.report.analysis import AnalyzeOptions, run_analysis
 from imdb.tools.report.timing import StepTimer
 from imdb.tools.report.writer import write_report
@@ -22,4 +23,4 @@ def analyze(config: Config, options: AnalyzeOptions) -> dict[str, Any]:
             "macro_f1": analysis.summary["macro_f1"], "compare": analysis.other.name if analysis.other else None,
             "heatmap_method": analysis.options.method, "ig_steps": analysis.options.steps,
             "faithfulness_samples": analysis.options.faithfulness_samples,
-            "timings": timer.rounded(), "seconds": round(timer.total, 1)}
+            "timings": timer.rounded(), "seconds": round(timer.total, 1), "peak_rss_mb": process_peak_mb()}

@@ -1,4 +1,5 @@
-"""Peak resident memory per benchmark section, read from the kernel rather than sampled.
+"""Peak resident memory per benchmark section (and of a whole ``analyze``), read from the kernel
+rather than sampled.
 
 Why the kernel's high-water mark: sampling RSS from a thread misses short spikes (a tf2onnx
 conversion, a batch of attention scores), and ``ru_maxrss`` only ever grows, so after the first
@@ -47,6 +48,11 @@ def _reset_peak() -> bool:
 
 def _mib(kib: int) -> float:
     return round(kib / KIB_PER_MIB, ROUND)
+
+
+def process_peak_mb() -> float:
+    """This process's peak resident memory so far, in MiB."""
+    return _mib(_high_water_kib())
 
 
 class SectionPeaks:
