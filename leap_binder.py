@@ -3,7 +3,8 @@
 Preprocess, input and ground-truth encoders, metadata, loss, metrics and visualizers. The
 model family comes from ``imdb/project_config.yaml`` (or ``IMDB_MODEL``): the word models
 read ``input_tokens``; the BERT family reads ``input_ids``, ``attention_mask`` and
-``token_type_ids``, registered only when it is configured.
+``token_type_ids``, registered only when it is configured; the ensemble reads all four (BERT's
+three, then the n-gram ids as ``input_tokens``) and shows the review as BERT reads it.
 """
 
 from typing import List
@@ -41,7 +42,7 @@ def preprocess() -> List[PreprocessResponse]:
     return components.preprocess_responses(get_pipeline())
 
 
-if CONFIG.is_bert:
+if CONFIG.uses_bert:
     @tensorleap_input_encoder(INPUT_IDS, channel_dim=-1)
     def input_ids(sample_id: str, preprocess: PreprocessResponse) -> np.ndarray:
         return get_pipeline().model_input(sample_id, INPUT_IDS)
@@ -60,11 +61,13 @@ if CONFIG.is_bert:
     @tensorleap_custom_visualizer("review", LeapDataType.Text, heatmap_function=_review_heatmap)
     def review_visualizer(input_ids: np.ndarray) -> LeapText:
         return components.review_text(get_pipeline(), input_ids)
-else:
+
+if not CONFIG.is_bert:
     @tensorleap_input_encoder(WORD_INPUT, channel_dim=-1)
     def input_tokens(sample_id: str, preprocess: PreprocessResponse) -> np.ndarray:
         return get_pipeline().model_input(sample_id, WORD_INPUT)
 
+if not CONFIG.uses_bert:
     def _review_heatmap(input_tokens: np.ndarray) -> np.ndarray:
         return components.heatmap_per_token(get_pipeline(), input_tokens)
 

@@ -55,7 +55,7 @@ def export(config: Config, fmt: str, *, verify_samples: int = VERIFY_SAMPLES,
     pipeline = Pipeline(config)
     target = target or model_path(config, ONNX_SUFFIX)
     with atomic_path(target) as tmp:
-        _convert_to_onnx(model, pipeline.encoder.input_names, config.sequence_length, tmp)
+        _convert_to_onnx(model, pipeline.encoder.input_names, tmp)
         _record_source(tmp, keras_model_file(config))
         difference, n = _max_difference(model, tmp, pipeline, verify_samples)
         if difference > ONNX_TOLERANCE:
@@ -66,14 +66,16 @@ def export(config: Config, fmt: str, *, verify_samples: int = VERIFY_SAMPLES,
             "verified_samples": n, "max_abs_difference": difference, "tolerance": ONNX_TOLERANCE}
 
 
-def _convert_to_onnx(model: Any, input_names: tuple[str, ...], length: int, output: Path) -> None:
-    """tf2onnx from a traced function: named float32 inputs, the served outputs ``logits`` and
-    ``latent`` in that order (checked: tf2onnx orders a dict's outputs by key)."""
+def _convert_to_onnx(model: Any, input_names: tuple[str, ...], output: Path) -> None:
+    """tf2onnx from a traced function: named float32 inputs of the lengths the model reads (the
+    ensemble's differ: WordPieces and n-grams), the served outputs ``logits`` and ``latent`` in that
+    order (checked: tf2onnx orders a dict's outputs by key)."""
     import tensorflow as tf
     import tf2onnx
 
     served = served_view(model)
-    signature = [tf.TensorSpec((None, length), tf.float32, name=name) for name in input_names]
+    lengths = [tensor.shape[1] for tensor in model.inputs]
+    signature = [tf.TensorSpec((None, length), tf.float32, name=name) for name, length in zip(input_names, lengths)]
 
     @tf.function(input_signature=signature)
     def forward(*inputs: tf.Tensor) -> dict[str, tf.Tensor]:

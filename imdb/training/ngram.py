@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -40,12 +40,13 @@ LOGIT_TOLERANCE = 1e-3
 CARD_DIGITS = 4
 
 
-def bag_matrix(pipeline: Pipeline, split: str, vocab_size: int) -> tuple[Any, np.ndarray]:
-    """The split's binary n-gram bags (sparse, one column per vocabulary id) built from the very
-    inputs the binder serves, and the integer labels."""
+def bag_matrix(pipeline: Pipeline, split: str, vocab_size: int,
+               ids: Sequence[str] | None = None) -> tuple[Any, np.ndarray]:
+    """The split's (or just ``ids``') binary n-gram bags (sparse, one column per vocabulary id)
+    built from the very inputs the binder serves, and the integer labels."""
     from scipy.sparse import csr_matrix
 
-    ids = pipeline.split_ids(split)
+    ids = pipeline.split_ids(split) if ids is None else list(ids)
     rows, columns = [], []
     for row, sample_id in enumerate(ids):
         tokens = pipeline.model_input(sample_id, WORD_INPUT).astype(np.int64)
@@ -99,7 +100,7 @@ def choose_regularization(config: Config, bags: Any, labels: np.ndarray, weights
         features, scale = scaled(bags[fit_rows], None if targets is None else targets[fit_rows])
         held = bags[held_rows].multiply(scale).tocsr()
         for strength in params.regularization:
-            classifier = _regression(config, strength)
+            classifier = regression(config, strength)
             classifier.fit(features, labels[fit_rows], sample_weight=None if weights is None else weights[fit_rows])
             accuracies[strength].append(float(np.mean(classifier.predict(held) == labels[held_rows])))
     scores = {str(strength): round(float(np.mean(values)), CARD_DIGITS) for strength, values in accuracies.items()}
@@ -109,7 +110,7 @@ def choose_regularization(config: Config, bags: Any, labels: np.ndarray, weights
     return best, scores
 
 
-def _regression(config: Config, strength: float) -> Any:
+def regression(config: Config, strength: float) -> Any:
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(C=strength, max_iter=config.ngram.max_iterations)
@@ -153,7 +154,7 @@ def train_ngram_model(config: Config, *, progress: bool = True) -> dict[str, Any
                  "train on binary features (set `polarity:` to map them)", num_classes)
     strength, cv_scores = choose_regularization(config, x_train, y_train, weights, targets)
     features, scale = scaled(x_train, targets)
-    classifier = _regression(config, strength).fit(features, y_train, sample_weight=weights)
+    classifier = regression(config, strength).fit(features, y_train, sample_weight=weights)
     table, bias = class_weight_table(classifier, scale, num_classes)
 
     model = build_model(config, len(vocabulary), num_classes)

@@ -71,7 +71,7 @@ class Explainer:
         self.spec: TokenSpec = token_spec(pipeline.config, pipeline.encoder)
         self.split = EmbeddingSplit(self.model, self.spec, pipeline.encoder.input_names)
         self.baseline = baseline
-        self.rows_per_pass = rows_per_pass or (BERT_ROWS_PER_PASS if pipeline.config.is_bert else WORD_ROWS_PER_PASS)
+        self.rows_per_pass = rows_per_pass or (BERT_ROWS_PER_PASS if pipeline.config.uses_bert else WORD_ROWS_PER_PASS)
 
     def explain(self, ids: Sequence[str], method: str = DEFAULT_METHOD, *, steps: int = DEFAULT_STEPS,
                 progress: bool = True) -> list[Attribution]:
@@ -140,7 +140,7 @@ class Explainer:
     def _attribution(self, sample_id: str, method: str, predicted: int, inputs: dict[str, np.ndarray], row: int,
                      scores: np.ndarray, target: float, baseline_target: float) -> Attribution:
         tokens = self.pipeline.encoder.display_tokens(inputs[self.spec.token_input][row])
-        words, word_scores = to_words(tokens, scores, self.pipeline.config.is_bert)
+        words, word_scores = to_words(tokens, scores, self.pipeline.config.uses_bert)
         return Attribution(sample_id=sample_id, method=method, predicted=predicted, tokens=tokens,
                            scores=scores.astype(np.float32), words=words, word_scores=word_scores,
                            target=target, baseline_target=baseline_target)

@@ -52,7 +52,7 @@ def from_attribution(pipeline: Pipeline, attribution: Attribution) -> Heatmap:
     review = components.review_text(pipeline, token_ids)
     per_token = components.heatmap_per_token(pipeline, attribution.scores)
     payload = visuals.text_payload(review.data, per_token)
-    words, scores = to_words(payload.data, np.asarray(payload.heatmap), pipeline.config.is_bert)
+    words, scores = to_words(payload.data, np.asarray(payload.heatmap), pipeline.config.uses_bert)
     return Heatmap(sample_id=attribution.sample_id, predicted=attribution.predicted, words=words, scores=scores)
 
 

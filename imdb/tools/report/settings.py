@@ -34,7 +34,7 @@ DEFAULT_CLUSTER_METHOD = "kmeans"
 DEFAULT_CLUSTERS = 8
 # Training reviews (label-balanced) whose logits fit each model's temperature for the report's
 # calibration section: enough for one scalar, cheap even for BERT on a CPU.
-CALIBRATION_FIT_SAMPLES = {"bert": 256}
+CALIBRATION_FIT_SAMPLES = {"bert": 256, "ensemble": 256}
 DEFAULT_CALIBRATION_FIT_SAMPLES = 2000
 # Reviews of the analysed split used for the heatmap deletion test (k: imdb.tools.explain's default).
 DEFAULT_FAITHFULNESS_SAMPLES = 200
@@ -50,10 +50,12 @@ DEFAULT_PROBE_FAILING = 2
 # 100-review deletion test of the heatmap method alone, which keeps `analyze --model bert` on
 # the whole validation split within 10 minutes; the word models keep 32 steps, both methods
 # tested. ``--ig-steps`` and ``--faithfulness-samples`` override these; the report names what ran.
-FAMILY_STEPS = {"bert": 4}
-FAMILY_FAITHFULNESS_SAMPLES = {"bert": 100}
+# The ensemble's attributions are BERT's backward passes too (its heatmaps are taken at BERT's
+# WordPiece embedding, see imdb.tools.explain.split.token_spec), so it takes BERT's defaults.
+FAMILY_STEPS = {"bert": 4, "ensemble": 4}
+FAMILY_FAITHFULNESS_SAMPLES = {"bert": 100, "ensemble": 100}
 # Families whose deletion test covers only the heatmap method shown (the others: every method).
-SHOWN_METHOD_FAITHFULNESS = frozenset({"bert"})
+SHOWN_METHOD_FAITHFULNESS = frozenset({"bert", "ensemble"})
 
 
 def default_steps(family: str) -> int:
