@@ -22,7 +22,7 @@ _LAZY = {
     "predicted_log_odds": "attribution", "to_words": "attribution",
     "DeletionDrops": "deletion", "deletion_drops": "deletion", "delete_positions": "deletion",
     "faithfulness": "deletion",
-    "exact_attributions": "exact", "served_weights": "exact",
+    "exact_heatmaps": "exact", "served_weights": "exact",
     "EmbeddingSplit": "split", "TokenSpec": "split", "find_layer": "split", "token_spec": "split",
 }
 

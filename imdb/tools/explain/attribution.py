@@ -78,11 +78,7 @@ class Explainer:
                 progress: bool = True) -> list[Attribution]:
         """Attributions for ``ids`` (in order), towards each sample's predicted class."""
         if method == EXACT:
-            from imdb.tools.explain.exact import exact_attributions, served_weights
-
-            if self._exact_weights is None:
-                self._exact_weights = served_weights(self.pipeline, self.model)
-            return exact_attributions(self.pipeline, self._exact_weights, ids)
+            return self._explain_exact(ids)
         if method not in METHODS:
             raise ValueError(f"attribution method must be one of {', '.join(ALL_METHODS)}, got {method!r}")
         if steps < 1:
@@ -93,6 +89,23 @@ class Explainer:
         for start in tqdm(starts, desc=f"attributions ({method})", unit="batch",
                           disable=not progress or len(starts) < 2):
             results.extend(self._explain_batch(list(ids[start:start + samples_per_pass]), method, steps))
+        return results
+
+    def _explain_exact(self, ids: Sequence[str]) -> list[Attribution]:
+        """The n-gram family's exact decomposition (``imdb.tools.explain.exact``): ``target`` is the
+        logit contrast towards the predicted class, ``baseline_target`` the bias's, so the
+        completeness gap is zero up to float rounding."""
+        from imdb.tools.explain.exact import exact_heatmaps, served_weights
+
+        if self._exact_weights is None:
+            self._exact_weights = served_weights(self.pipeline, self.model)
+        results = []
+        for sample_id, (tokens, heat, bias_share) in zip(ids, exact_heatmaps(self.pipeline, self._exact_weights, ids)):
+            results.append(Attribution(
+                sample_id=sample_id, method=EXACT, predicted=heat.target, tokens=tokens,
+                scores=heat.position_scores.astype(np.float32), words=heat.words,
+                word_scores=[float(value) for value in heat.word_scores],
+                target=heat.explained + bias_share, baseline_target=bias_share))
         return results
 
     def _explain_batch(self, ids: list[str], method: str, steps: int) -> list[Attribution]:

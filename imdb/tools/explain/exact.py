@@ -4,7 +4,8 @@ Why through the weights asset: the binder's heatmap function serves the dashboar
 asset (the platform has no model file), so the report reads the same file, after checking it is
 the Keras model's own weights; a stale asset is refused with the command that rewrites it,
 rather than showing heatmaps of another model. The decomposition itself is
-``imdb.runtime.ngram_explain``; this module only shapes it as an ``Attribution``.
+``imdb.runtime.ngram_explain``; this module runs it on a batch of reviews
+(``Explainer.explain`` shapes the result as ``Attribution``s).
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ import numpy as np
 
 from imdb.contract.model_files import ModelError
 from imdb.models.inference import batch_inputs
-from imdb.runtime.ngram_explain import NgramWeights, contrast, exact_heatmap, ngram_weights_path
+from imdb.runtime.ngram_explain import ExactHeatmap, NgramWeights, contrast, exact_heatmap, ngram_weights_path
 from imdb.runtime.pipeline import Pipeline
-from imdb.tools.explain.attribution import Attribution
 from imdb.tools.explain.methods import EXACT, EXACT_FAMILIES
 
 
@@ -39,20 +39,17 @@ def served_weights(pipeline: Pipeline, model: Any) -> NgramWeights:
     return weights
 
 
-def exact_attributions(pipeline: Pipeline, weights: NgramWeights, ids: Sequence[str]) -> list[Attribution]:
-    """Exact attributions towards each review's predicted class, in the order of ``ids``."""
+def exact_heatmaps(pipeline: Pipeline, weights: NgramWeights,
+                   ids: Sequence[str]) -> list[tuple[list[str], ExactHeatmap, float]]:
+    """Per review of ``ids`` (in order): its display tokens, its exact heatmap towards the predicted
+    class, and the bias's share of the logit contrast (what the scores leave out)."""
     if not ids:
         return []
     token_input = pipeline.encoder.input_names[0]
     inputs = batch_inputs(pipeline, list(ids))[token_input]
     results = []
-    for sample_id, token_ids in zip(ids, inputs):
+    for token_ids in inputs:
         tokens = pipeline.encoder.display_tokens(token_ids)
         heat = exact_heatmap(token_ids, tokens, weights)
-        results.append(Attribution(
-            sample_id=sample_id, method=EXACT, predicted=heat.target, tokens=tokens,
-            scores=heat.position_scores.astype(np.float32), words=heat.words,
-            word_scores=[float(value) for value in heat.word_scores],
-            target=float(contrast(heat.logits, heat.target)),
-            baseline_target=float(contrast(weights.bias, heat.target))))
+        results.append((tokens, heat, float(contrast(weights.bias, heat.target))))
     return results
