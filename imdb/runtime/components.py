@@ -123,8 +123,7 @@ def heatmap_per_token(pipeline: Pipeline, heatmap: np.ndarray) -> np.ndarray:
 
 def ngram_review_words(pipeline: Pipeline, token_ids: np.ndarray) -> list[str]:
     """The words of an n-gram input, padded with empty strings to the input's length."""
-    words, _ = ngram_explain.split_among_words(pipeline.encoder.display_tokens(token_ids),
-                                               np.zeros(np.asarray(token_ids).size))
+    words = list(ngram_explain.word_positions(pipeline.encoder.display_tokens(token_ids)))
     return words + [""] * (pipeline.config.sequence_length - len(words))
 
 
