@@ -28,6 +28,8 @@ DELETION_SAMPLES = 60
 MIN_MARGIN = 0.2
 MIN_WIN_RATE = 0.9
 BINDER_TIMEOUT_S = 300
+# Reviews per split of the small training run (the cross-validated C search included).
+TRAINING_REVIEWS = 300
 
 
 @pytest.fixture(scope="module")
@@ -187,3 +189,21 @@ def test_exact_heatmap_is_faithful_in_the_deletion_test(ngram_config: Config, ke
     assert (exact["unit"], integrated["unit"]) == ("word", "token")
     assert exact["margin"] >= MIN_MARGIN and exact["win_rate"] >= MIN_WIN_RATE, exact
     assert exact["mean_drop_top_k"] > integrated["mean_drop_random"]
+
+
+def test_training_writes_the_weights_asset_of_the_model_it_saves(imdb_data_uri: str, data_root: Path,
+                                                                  tmp_path: Path) -> None:
+    """A small real training run writes vocabulary, model and asset, and the asset is the model's."""
+    from imdb.models.loading import load_keras_model
+    from imdb.tools.explain.exact import served_weights
+    from imdb.training.ngram import train_ngram_model
+
+    vocab = tmp_path / "assets" / "ngram_vocab.txt"
+    config = load_config(environ={"IMDB_NGRAM_VOCAB_FILE": str(vocab)}, model="ngram", data=imdb_data_uri,
+                         data_root=data_root, model_dir=tmp_path / "model", sample_limit_per_split=TRAINING_REVIEWS)
+    card = train_ngram_model(config, progress=False)
+    assert "ngram_weights.npz" in card["files"] and (vocab.parent / "ngram_weights.npz").is_file()
+    pipeline = Pipeline(config)
+    weights = served_weights(pipeline, load_keras_model(config, pipeline.labels))
+    assert weights.document_counts.sum(axis=0).max() > 0
+    assert weights.document_counts[pipeline.encoder.vocabulary.id_of("the")].sum() <= TRAINING_REVIEWS
