@@ -123,32 +123,32 @@ def test_a_stale_asset_is_refused_naming_the_file(ngram_pipeline: Pipeline) -> N
 
 
 _BINDER_SCRIPT = """
-import inspect, json
+import json, os
 import numpy as np
-from code_loader import leap_binder as global_binder
+from code_loader import LeapLoader
 from code_loader.contract.datasetclasses import RawInputsForHeatmap
-import leap_binder
 from imdb.runtime.ngram_explain import exact_heatmap
 from imdb.runtime.pipeline import get_pipeline
 
-handler = next(v for v in global_binder.setup_container.visualizers
-               if v.visualizer_handler_data.name == "review")
-heatmap_function = handler.heatmap_function
-annotations = inspect.getfullargspec(heatmap_function).annotations
-raw_name = next(name for name, kind in annotations.items() if kind is RawInputsForHeatmap)
+# The platform's path: code-loader's registry, the raw-input argument it names, the heatmap it maps.
+loader = LeapLoader(os.getcwd(), "leap_integration.py")
+loader.exec_script()
+raw_name = loader.get_heatmap_visualizer_raw_vis_input_arg_name("review")
 pipeline = get_pipeline()
 out = []
-subset = leap_binder.preprocess()[1]
-for sample_id in subset.sample_ids[:4]:
-    ids = leap_binder.input_tokens(sample_id, subset)
-    text = leap_binder.review_visualizer(ids)
-    heat = [np.asarray(heatmap_function(input_tokens=np.random.default_rng(seed).normal(size=(ids.size, 2)),
-                                        **{raw_name: RawInputsForHeatmap({"input_tokens": ids})}))
-            for seed in (0, 1)]
-    exact = exact_heatmap(ids, pipeline.encoder.display_tokens(ids), pipeline.ngram_weights)
-    out.append({"data": text.data, "heat": heat[0].tolist(), "same": bool(np.array_equal(heat[0], heat[1])),
-                "words": exact.words, "scores": exact.word_scores.tolist(), "explained": exact.explained})
-print("RESULT " + json.dumps(out))
+for state, sample_ids in loader.get_preprocess_sample_ids().items():
+    for sample_id in sample_ids[:2]:
+        ids = loader.get_sample(state, sample_id).inputs["input_tokens"][None]
+        text = loader.run_visualizer("review", np.array([sample_id]), state, {"input_tokens": ids})
+        heat = [np.asarray(loader.run_heatmap_visualizer(
+                    "review", np.array([sample_id]), state,
+                    {"input_tokens": np.random.default_rng(seed).normal(size=ids.shape).astype(np.float32),
+                     raw_name: RawInputsForHeatmap({"input_tokens": ids})}))
+                for seed in (0, 1)]
+        exact = exact_heatmap(ids, pipeline.encoder.display_tokens(ids), pipeline.ngram_weights)
+        out.append({"data": text.data, "heat": heat[0].tolist(), "same": bool(np.array_equal(heat[0], heat[1])),
+                    "words": exact.words, "scores": exact.word_scores.tolist(), "explained": exact.explained})
+print("RESULT " + json.dumps({"raw_name": raw_name, "samples": out}))
 """
 
 
@@ -159,7 +159,9 @@ def test_tensorleap_heatmap_function_serves_the_exact_word_heatmap(imdb_data_uri
                                text=True, timeout=BINDER_TIMEOUT_S)
     assert completed.returncode == 0, completed.stderr[-3000:]
     line = next(line for line in completed.stdout.splitlines() if line.startswith("RESULT "))
-    for sample in json.loads(line[len("RESULT "):]):
+    result = json.loads(line[len("RESULT "):])
+    assert result["raw_name"] == "raw_inputs" and len(result["samples"]) >= 4
+    for sample in result["samples"]:
         count = len(sample["words"])
         assert sample["same"], "the platform's gradient heatmap must not change the exact one"
         assert len(sample["heat"]) == len(sample["data"]) and sample["data"][:count] == sample["words"]
