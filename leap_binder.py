@@ -69,7 +69,8 @@ else:
         # The n-gram model is linear: its heatmap is exact, computed from the model's weights and
         # the raw input ids, not from the platform's gradient heatmap (imdb.runtime.ngram_explain).
         def _review_heatmap(input_tokens: np.ndarray, raw_inputs: RawInputsForHeatmap) -> np.ndarray:
-            return components.exact_ngram_heatmap(get_pipeline(), raw_inputs.raw_input_by_vizualizer_arg_name[WORD_INPUT])
+            token_ids = raw_inputs.raw_input_by_vizualizer_arg_name[WORD_INPUT]
+            return components.exact_ngram_heatmap(get_pipeline(), token_ids)
     else:
         def _review_heatmap(input_tokens: np.ndarray) -> np.ndarray:
             return components.heatmap_per_token(get_pipeline(), input_tokens)

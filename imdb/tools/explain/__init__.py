@@ -27,7 +27,8 @@ _LAZY = {
 }
 
 __all__ = ["ALL_METHODS", "BASELINES", "DEFAULT_BASELINE", "DEFAULT_METHOD", "DEFAULT_STEPS", "EXACT", "EXACT_FAMILIES",
-           "GRADIENT_X_INPUT", "INTEGRATED_GRADIENTS", "METHODS", "default_method", "family_methods", "method_for", *_LAZY]
+           "GRADIENT_X_INPUT", "INTEGRATED_GRADIENTS", "METHODS", "default_method", "family_methods", "method_for",
+           *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

@@ -25,7 +25,8 @@ def served_weights(pipeline: Pipeline, model: Any) -> NgramWeights:
     """The weights asset, refused unless it holds exactly the weights of ``model`` (the Keras graph)."""
     config = pipeline.config
     if config.model not in EXACT_FAMILIES:
-        raise ValueError(f"the {EXACT!r} attribution method needs a linear family ({', '.join(sorted(EXACT_FAMILIES))}); "
+        families = ", ".join(sorted(EXACT_FAMILIES))
+        raise ValueError(f"the {EXACT!r} attribution method needs a linear family ({families}); "
                          f"{config.model!r} takes gradxinput or ig")
     from imdb.models.ngram import linear_weights
 

@@ -33,7 +33,8 @@ from imdb.tools.report.classes import ClassErrors, class_errors
 from imdb.tools.report.mislabeled import LabelIssues, find_label_issues
 from imdb.tools.report.phrases import PhraseTable, deciding_phrases
 from imdb.tools.report.samples import Predictions, Samples, collect, score
-from imdb.tools.report.settings import (CALIBRATION_FIT_SAMPLES, DECIDING_NGRAMS, DEFAULT_CALIBRATION_FIT_SAMPLES, AnalysisError, DEFAULT_CLUSTER_METHOD, DEFAULT_CLUSTERS, DEFAULT_LAYER,
+from imdb.tools.report.settings import (CALIBRATION_FIT_SAMPLES, DECIDING_NGRAMS, DEFAULT_CALIBRATION_FIT_SAMPLES,
+                                        AnalysisError, DEFAULT_CLUSTER_METHOD, DEFAULT_CLUSTERS, DEFAULT_LAYER,
                                         DEFAULT_PROBE_FAILING, DEFAULT_PROJECTION, DEFAULT_SPACE, DEFAULT_SPLIT,
                                         DEFAULT_TOP, MODEL_SPACE, REPORTS_DIR, default_faithfulness_samples,
                                         default_steps, faithfulness_methods)

@@ -28,7 +28,8 @@ class PhraseTable:
     phrases: list[Phrase]
 
 
-def deciding_phrases(weights: NgramWeights, tokens: Sequence[str], labels: Sequence[str], top: int) -> list[PhraseTable]:
+def deciding_phrases(weights: NgramWeights, tokens: Sequence[str], labels: Sequence[str],
+                     top: int) -> list[PhraseTable]:
     """Per class, the n-grams towards it; with more than two classes also those against it (with
     two, the n-grams against one class are those towards the other, listed once)."""
     directions = (TOWARDS,) if len(labels) == 2 else (TOWARDS, AGAINST)
