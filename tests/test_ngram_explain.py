@@ -209,3 +209,13 @@ def test_training_writes_the_weights_asset_of_the_model_it_saves(imdb_data_uri: 
     weights = served_weights(pipeline, load_keras_model(config, pipeline.labels))
     assert weights.document_counts.sum(axis=0).max() > 0
     assert weights.document_counts[pipeline.encoder.vocabulary.id_of("the")].sum() <= TRAINING_REVIEWS
+
+
+def test_the_shipped_rating_asset_holds_the_rating_model(imdb_data_uri: str, data_root: Path) -> None:
+    from imdb.models.loading import load_keras_model
+    from imdb.tools.explain.exact import served_weights
+
+    config = load_config(environ={}, model="ngram", task="rating", data=imdb_data_uri, data_root=data_root)
+    pipeline = Pipeline(config)
+    weights = served_weights(pipeline, load_keras_model(config, pipeline.labels))
+    assert weights.document_counts.shape == (len(pipeline.encoder.vocabulary), len(pipeline.labels)) == (100000, 8)
