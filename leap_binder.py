@@ -12,7 +12,7 @@ from typing import List
 import imdb  # noqa: F401  (switches code-loader analytics off before code_loader is imported)
 
 import numpy as np
-from code_loader.contract.datasetclasses import ConfusionMatrixElement, PreprocessResponse
+from code_loader.contract.datasetclasses import ConfusionMatrixElement, PreprocessResponse, RawInputsForHeatmap
 from code_loader.contract.enums import LeapDataType, MetricDirection
 from code_loader.contract.visualizer_classes import LeapHorizontalBar, LeapText
 from code_loader.inner_leap_binder.leapbinder_decorators import (
@@ -68,8 +68,15 @@ if not CONFIG.is_bert:
         return get_pipeline().model_input(sample_id, WORD_INPUT)
 
 if not CONFIG.uses_bert:
-    def _review_heatmap(input_tokens: np.ndarray) -> np.ndarray:
-        return components.heatmap_per_token(get_pipeline(), input_tokens)
+    if CONFIG.is_ngram:
+        # The n-gram model is linear: its heatmap is exact, computed from the model's weights and
+        # the raw input ids, not from the platform's gradient heatmap (imdb.runtime.ngram_explain).
+        def _review_heatmap(input_tokens: np.ndarray, raw_inputs: RawInputsForHeatmap) -> np.ndarray:
+            token_ids = raw_inputs.raw_input_by_vizualizer_arg_name[WORD_INPUT]
+            return components.exact_ngram_heatmap(get_pipeline(), token_ids)
+    else:
+        def _review_heatmap(input_tokens: np.ndarray) -> np.ndarray:
+            return components.heatmap_per_token(get_pipeline(), input_tokens)
 
     @tensorleap_custom_visualizer("review", LeapDataType.Text, heatmap_function=_review_heatmap)
     def review_visualizer(input_tokens: np.ndarray) -> LeapText:

@@ -92,6 +92,14 @@ class Pipeline:
         return NgramEncoder(WordVocabulary.load(ngram.vocab_file, family="ngram"), ngram.max_n, ngram.max_ngrams)
 
     @cached_property
+    def ngram_weights(self) -> Any:
+        """The n-gram family's weights asset (``imdb.runtime.ngram_explain``): the exact heatmaps'
+        source where no model file is at hand (the platform)."""
+        from imdb.runtime.ngram_explain import load_ngram_weights, ngram_weights_path
+
+        return load_ngram_weights(ngram_weights_path(self.config))
+
+    @cached_property
     def metadata_store(self) -> MetadataStore:
         cache_file = self.config.data_root / METADATA_DIR / text_scores_name(self.corpus.content_key)
         return MetadataStore(self.encoded, self.config.sequence_length, self.labels,

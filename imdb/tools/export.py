@@ -37,7 +37,19 @@ FLOAT_MATMUL_MARKERS = ("feedforward_output_dense",)
 
 def export(config: Config, fmt: str, *, verify_samples: int = VERIFY_SAMPLES,
            target: Path | None = None) -> dict[str, Any]:
-    """Write ``model/<family>.<fmt>`` (or ``target``); return what was written and how it was checked."""
+    """Write ``model/<family>.<fmt>`` (or ``target``); return what was written and how it was checked.
+
+    For the n-gram family the weights asset of its exact heatmaps is rewritten too (the platform
+    reads the weights from it, having no model file), so a served file never outlives its asset."""
+    result = _export_file(config, fmt, verify_samples=verify_samples, target=target)
+    if config.is_ngram:
+        from imdb.training.ngram import refresh_weights_asset
+
+        result["weights_asset"] = str(refresh_weights_asset(config))
+    return result
+
+
+def _export_file(config: Config, fmt: str, *, verify_samples: int, target: Path | None) -> dict[str, Any]:
     model = load_keras_model(config)
     if fmt == "h5":
         target = target or model_path(config, H5_SUFFIX)

@@ -369,8 +369,8 @@ def bench_faithfulness(config: Config, n_samples: int) -> dict[str, Any]:
     """Deletion test per attribution method: top-k attributed words versus k random words.
 
     The methods and integration steps are the ones ``analyze`` uses for the family (both methods
-    and 32 steps for the word models; for BERT integrated gradients alone, 4 steps: see
-    ``imdb.tools.report.settings``)."""
+    and 32 steps for the word models, with the exact heatmap beside them for the n-gram family; for
+    BERT integrated gradients alone, 4 steps: see ``imdb.tools.report.settings``)."""
     from imdb.tools.explain.deletion import faithfulness_of_methods
     from imdb.tools.explain.methods import DEFAULT_METHOD
     from imdb.tools.report.settings import default_steps, faithfulness_methods

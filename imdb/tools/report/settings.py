@@ -4,7 +4,7 @@ Why separate: ``imdb-leap`` builds every sub-command's parser at start-up, and o
 as choices must not import the libraries that compute them.
 """
 
-from imdb.tools.explain.methods import DEFAULT_STEPS, METHODS
+from imdb.tools.explain.methods import DEFAULT_STEPS, family_methods
 
 
 class AnalysisError(ValueError):
@@ -38,6 +38,8 @@ CALIBRATION_FIT_SAMPLES = {"bert": 256, "ensemble": 256}
 DEFAULT_CALIBRATION_FIT_SAMPLES = 2000
 # Reviews of the analysed split used for the heatmap deletion test (k: imdb.tools.explain's default).
 DEFAULT_FAITHFULNESS_SAMPLES = 200
+# "The words and phrases that decide" (n-gram family): n-grams listed per class and direction.
+DECIDING_NGRAMS = 20
 # Failing probe cases shown with a heatmap, per capability and model, in the Behaviour section.
 DEFAULT_PROBE_FAILING = 2
 # Per-family defaults of the heatmaps and their deletion test, for the families whose
@@ -69,5 +71,6 @@ def default_faithfulness_samples(family: str) -> int:
 
 
 def faithfulness_methods(family: str, shown: str) -> tuple[str, ...]:
-    """The methods the deletion test compares for ``family``, ``shown`` being the heatmaps' method."""
-    return (shown,) if family in SHOWN_METHOD_FAITHFULNESS else METHODS
+    """The methods the deletion test compares for ``family``, ``shown`` being the heatmaps' method
+    (for the n-gram family: its exact heatmap beside both gradient methods)."""
+    return (shown,) if family in SHOWN_METHOD_FAITHFULNESS else family_methods(family)
