@@ -79,6 +79,7 @@ def test_bench_reports_every_section_with_the_official_example_ratio(imdb_tarbal
     assert memory["peak_rss_mb"] >= max(sections.values())
     assert sections[memory["largest_section"]] == max(sections.values())
     assert memory["ceiling_mb"] == 4096 and memory["within_ceiling"] == (memory["peak_rss_mb"] <= 4096)
+    assert memory["inference_processes"] == {}, "--no-inference runs no family's inference process"
     dense_probes = result["probes"]["dense"]
     assert {"negation", "contrast", "downtoner", "typos", "negative_ending"} <= set(dense_probes)
     for row in dense_probes.values():

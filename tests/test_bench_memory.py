@@ -33,3 +33,21 @@ def test_a_light_section_after_a_heavy_one_reads_its_own_lower_peak() -> None:
     assert figures["largest_section"] == "heavy"
     assert figures["peak_rss_mb"] >= sections["heavy"]
     assert figures["children_peak_rss_mb"] >= 0
+
+
+def test_each_inference_process_is_held_to_its_own_familys_ceiling() -> None:
+    """A word family's bench: its own process within 4 GB, BERT's export process within 8 GB."""
+    from imdb.contract.config import load_config
+    from imdb.tools.bench.run import memory_figures
+
+    peaks = SectionPeaks()
+    with peaks.section("inference"):
+        pass
+    config = load_config(environ={}, model="dense")
+    fits = memory_figures(peaks, config, {"dense": {"process_peak_rss_mb": 900.0},
+                                          "bert": {"process_peak_rss_mb": 8000.0}, "rnn": {"skipped": "no model"}})
+    assert fits["inference_processes"] == {"dense": {"peak_rss_mb": 900.0, "ceiling_mb": 4096},
+                                           "bert": {"peak_rss_mb": 8000.0, "ceiling_mb": 8192}}
+    assert fits["within_ceiling"] is (fits["peak_rss_mb"] <= 4096)
+    over = memory_figures(peaks, config, {"cnn": {"process_peak_rss_mb": 5000.0}})
+    assert over["within_ceiling"] is False

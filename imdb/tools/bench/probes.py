@@ -18,22 +18,33 @@ ROUND = 4
 
 
 def bench_probes(config: Config, families: Sequence[str] = MODEL_FAMILIES, *, progress: bool = True) -> dict[str, Any]:
-    """Per family with a trained model: pass rate and 95 % Wilson interval per capability."""
+    """Per family with a trained model: pass rate and 95 % Wilson interval per capability.
+
+    Each family runs in a fresh (spawned) process, as the bench's inference rows do, so BERT's
+    and the ensemble's models are released before the next family loads."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    results: dict[str, Any] = {}
+    for family in families:
+        with context.Pool(1) as pool:
+            results[family] = pool.apply(probe_row, (config.with_overrides(model=family), progress))
+    return results
+
+
+def probe_row(family_config: Config, progress: bool) -> dict[str, Any]:
+    """One family's pass rates (run in its own process; see ``bench_probes``)."""
+    import imdb  # noqa: F401  (analytics off in the spawned process too)
     from imdb.models.loading import load_keras_model
     from imdb.runtime.pipeline import Pipeline
 
-    results: dict[str, Any] = {}
-    for family in families:
-        family_config = config.with_overrides(model=family)
-        try:
-            model = load_keras_model(family_config)
-        except (ModelError, ValueError) as exc:
-            results[family] = skipped(family_config, exc)
-            continue
-        pipeline = Pipeline(family_config)
-        result = probe_model(ProbeTarget(name=family, pipeline=pipeline, model=model), pipeline.probes,
-                             progress=progress)
-        results[family] = {row.capability: {"kind": row.kind, "n": row.rate.n, "pass_rate": round(row.rate.value, ROUND),
-                                            "ci": [round(row.rate.low, ROUND), round(row.rate.high, ROUND)]}
-                           for row in result.rates}
-    return results
+    try:
+        model = load_keras_model(family_config)
+    except (ModelError, ValueError) as exc:
+        return skipped(family_config, exc)
+    pipeline = Pipeline(family_config)
+    result = probe_model(ProbeTarget(name=family_config.model, pipeline=pipeline, model=model), pipeline.probes,
+                         progress=progress)
+    return {row.capability: {"kind": row.kind, "n": row.rate.n, "pass_rate": round(row.rate.value, ROUND),
+                             "ci": [round(row.rate.low, ROUND), round(row.rate.high, ROUND)]}
+            for row in result.rates}
