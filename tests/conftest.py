@@ -37,7 +37,6 @@ SHARED_DIR = REPO_ROOT.parent / "shared"
 DEFAULT_IMDB_TARBALL = SHARED_DIR / "data" / "aclImdb-train.tar.gz"
 # The 50,000 unlabelled reviews (train/unsup/ and urls_unsup.txt) in the original layout.
 UNSUP_TARBALL = SHARED_DIR / "data" / "aclImdb-unsup.tar.gz"
-UNSUP_REVIEWS = 50_000
 # The combined archive is written once per session; level 1 compresses 3x faster than the default.
 COMBINED_GZIP_LEVEL = 1
 # Real unlabelled reviews in the small official-style layout.

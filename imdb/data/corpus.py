@@ -84,7 +84,8 @@ class Corpus:
         """Sample ids of ``split`` in canonical order (official split, label, review id)."""
         positions = self._split_positions.get(split)
         if positions is None:
-            raise DataError(f"unknown split {split!r} in {self.source}; available: {', '.join(self.splits)}")
+            hint = " (the unlabelled reviews are no split: use unlabeled_ids())" if split == UNLABELED else ""
+            raise DataError(f"unknown split {split!r} in {self.source}; available: {', '.join(self.splits)}{hint}")
         return [self._index.sample_ids[position] for position in positions]
 
     def __getitem__(self, sample_id: str) -> Review:
