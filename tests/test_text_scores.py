@@ -47,6 +47,29 @@ def test_scores_are_textblob_and_textstat_on_the_plain_text(reviews: list) -> No
     assert len(SCORE_NAMES) == 2 + 14
 
 
+# Reviews compared with TextBlob's own sentiment, labelled and unlabelled.
+SENTIMENT_REVIEWS = 600
+# What the corpus holds too rarely: contractions, abbreviations, ellipses, emoticons, sarcasm
+# marks, quotes, paragraph breaks, negations and intensifiers.
+SENTIMENT_EDGE_CASES = (
+    "I didn't like it. It wasn't good!!! Not at all...", "The U.S. cut (e.g. the D.C. one) is fine etc. ok.",
+    "Great :-) really great :D but sad :( and ( ! ) odd (!)", "\"Superb,\" he said; 'awful' she said.",
+    "Heading\n\nA very, very good film.\r\n\r\nThe end", "not a very bad film?! never boring... ever",
+    "“Smart” and ‘witty’ — he's we've they'd I'm you'll", "... !!! ??? -- ** ## @@",
+)
+
+
+def test_pattern_sentiment_is_textblobs_value_for_value(imdb_corpus: Corpus, official_sample) -> None:
+    from imdb.runtime.text_scoring import lexicon_sentiment
+
+    unsup = [data.decode() for name, data in official_sample.members.items() if "/train/unsup/" in name]
+    texts = [imdb_corpus[sample_id].text for sample_id in imdb_corpus.ids("training")[:SENTIMENT_REVIEWS]]
+    texts += unsup + list(SENTIMENT_EDGE_CASES)
+    expected = [tuple(TextBlob(plain_text(text)).sentiment) for text in texts]
+    assert [lexicon_sentiment(text) for text in texts] == expected
+    assert any(polarity != 0 for polarity, _ in expected[-len(SENTIMENT_EDGE_CASES):])
+
+
 @pytest.mark.parametrize("text", ["", "   ", "!!! ??? ...", "<br /><br />", "&nbsp;<i></i>"])
 def test_wordless_reviews_score_zero_and_finite(text: str) -> None:
     scores = score_text(text)

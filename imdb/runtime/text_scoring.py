@@ -57,13 +57,14 @@ def lexicon_sentiment(text: str) -> tuple[float, float]:
 
     ``TextBlob(text).sentiment`` is its default analyser's ``analyze(text)``, which returns the
     pattern lexicon's ``textblob.en.sentiment(text)`` in a namedtuple class it builds per call;
-    calling the lexicon directly gives the same two numbers a quarter faster."""
-    from textblob.en import sentiment as pattern_sentiment
+    calling the lexicon directly gives the same two numbers a quarter faster, and calling its
+    loaded copy with a memoised tokenizer (``imdb.runtime.pattern_sentiment``) faster again."""
+    from imdb.runtime.pattern_sentiment import pattern_sentiment
 
     cleaned = plain_text(text)
     if not has_words(cleaned):
         return NO_WORDS_SCORE, NO_WORDS_SCORE
-    polarity, subjectivity = pattern_sentiment(cleaned)
+    polarity, subjectivity = pattern_sentiment()(cleaned)
     return _finite(polarity), _finite(subjectivity)
 
 
