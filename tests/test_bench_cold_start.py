@@ -13,6 +13,8 @@ from imdb.tools.bench.cold_start import TARGET_REVIEWS, TARGET_S, bench_cold_sta
 # enough for two scoring workers (256 reviews each at least).
 SAMPLE_UNLABELED = 12
 SAMPLE_REVIEWS = 300 + 200 + SAMPLE_UNLABELED
+# cores_busy is rounded to 0.01 from unrounded times, cpu_s and seconds to the millisecond.
+CORES_ROUNDING = 0.02
 
 
 def test_cold_start_section_reports_serial_parallel_and_the_later_start(official_tarball: Path,
@@ -25,6 +27,7 @@ def test_cold_start_section_reports_serial_parallel_and_the_later_start(official
     assert serial["workers"] == 1 and serial["worker_processes"] == 0 and parallel["workers"] >= 1
     for run in (serial, parallel):
         assert run["scored"] == SAMPLE_REVIEWS and run["seconds"] > 0 and run["per_review_ms"] > 0
+        assert run["cpu_s"] > 0 and abs(run["cores_busy"] - run["cpu_s"] / run["seconds"]) <= CORES_ROUNDING
     assert result["parallel_speedup_ratio"] == round(serial["seconds"] / parallel["seconds"], 2)
     assert result["scores_identical"], "the serial and parallel runs score every review alike"
     later = result["later_start"]

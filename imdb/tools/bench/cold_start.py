@@ -8,7 +8,10 @@ the unlabelled state needs as well, so its first start scores three times as man
 runs score the same reviews, each into an empty score file, from one index built cold beforehand
 (timed apart): the serial run in this process, the parallel one in a worker per core. The later
 start is a fresh pipeline on the parallel run's data root: its warm index and its score file read
-once, with no review scored again (``computed`` says so).
+once, with no review scored again (``computed`` says so). Each run also reports the CPU seconds
+it used (this process and its workers) and so how many cores it kept busy (``cores_busy``): on a
+shared machine a parallel run that finds no free core is no faster than the serial one, and its
+CPU time says what it would take where both cores are free.
 
 Run as ``python -m imdb.tools.bench.cold_start [--limit N]`` it benches the configured corpus
 (``IMDB_DATA``) alone and prints one JSON line; ``run_bench`` runs it as one of its sections.
@@ -19,8 +22,10 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -50,14 +55,23 @@ def served_ids(pipeline: Pipeline, limit: int | None, seed: int) -> tuple[list[s
     return labelled + unlabeled, len(unlabeled)
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the scoring workers)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def _score(path: Path, reviews: Sequence[Any], workers: int, progress: bool) -> tuple[dict[str, Any], TextScores]:
     scores = TextScores(path, workers=workers)
+    cpu_before = _cpu_seconds()
     with Stopwatch() as watch:
         scores.ensure(reviews, progress=progress, workers=workers)
+    cpu = _cpu_seconds() - cpu_before
     used = min(workers, max(1, len(reviews) // MIN_REVIEWS_PER_WORKER))
     return {"workers": workers, "worker_processes": used if used > 1 else 0, "scored": scores.computed_in_process,
             "seconds": round(watch.seconds, ROUND),
-            "per_review_ms": round(watch.seconds / max(len(reviews), 1) * MS_PER_S, ROUND)}, scores
+            "per_review_ms": round(watch.seconds / max(len(reviews), 1) * MS_PER_S, ROUND),
+            "cpu_s": round(cpu, ROUND), "cores_busy": round(cpu / watch.seconds, 2) if watch.seconds else None}, scores
 
 
 def _later_start(config: Config, ids: Sequence[str]) -> dict[str, Any]:
