@@ -3,8 +3,10 @@
 Preprocess, input and ground-truth encoders, metadata, loss, metrics and visualizers. The
 model family comes from ``imdb/project_config.yaml`` (or ``IMDB_MODEL``): the word models
 read ``input_tokens``; the BERT family reads ``input_ids``, ``attention_mask`` and
-``token_type_ids``, registered only when it is configured. The unlabelled preprocess (aclImdb's
-``train/unsup/`` reviews) is registered only when the source holds unlabelled reviews.
+``token_type_ids``, registered only when it is configured; the ensemble reads all four (BERT's
+three, then the n-gram ids as ``input_tokens``) and shows the review as BERT reads it. The
+unlabelled preprocess (aclImdb's ``train/unsup/`` reviews) is registered only when the source
+holds unlabelled reviews.
 """
 
 from typing import List
@@ -12,7 +14,7 @@ from typing import List
 import imdb  # noqa: F401  (switches code-loader analytics off before code_loader is imported)
 
 import numpy as np
-from code_loader.contract.datasetclasses import ConfusionMatrixElement, PreprocessResponse
+from code_loader.contract.datasetclasses import ConfusionMatrixElement, PreprocessResponse, RawInputsForHeatmap
 from code_loader.contract.enums import LeapDataType, MetricDirection
 from code_loader.contract.visualizer_classes import LeapHorizontalBar, LeapText
 from code_loader.inner_leap_binder.leapbinder_decorators import (
@@ -51,7 +53,7 @@ if HAS_UNLABELED:
         return components.unlabeled_response(get_pipeline())
 
 
-if CONFIG.is_bert:
+if CONFIG.uses_bert:
     @tensorleap_input_encoder(INPUT_IDS, channel_dim=-1)
     def input_ids(sample_id: str, preprocess: PreprocessResponse) -> np.ndarray:
         return get_pipeline().model_input(sample_id, INPUT_IDS)
@@ -70,13 +72,22 @@ if CONFIG.is_bert:
     @tensorleap_custom_visualizer("review", LeapDataType.Text, heatmap_function=_review_heatmap)
     def review_visualizer(input_ids: np.ndarray) -> LeapText:
         return components.review_text(get_pipeline(), input_ids)
-else:
+
+if not CONFIG.is_bert:
     @tensorleap_input_encoder(WORD_INPUT, channel_dim=-1)
     def input_tokens(sample_id: str, preprocess: PreprocessResponse) -> np.ndarray:
         return get_pipeline().model_input(sample_id, WORD_INPUT)
 
-    def _review_heatmap(input_tokens: np.ndarray) -> np.ndarray:
-        return components.heatmap_per_token(get_pipeline(), input_tokens)
+if not CONFIG.uses_bert:
+    if CONFIG.is_ngram:
+        # The n-gram model is linear: its heatmap is exact, computed from the model's weights and
+        # the raw input ids, not from the platform's gradient heatmap (imdb.runtime.ngram_explain).
+        def _review_heatmap(input_tokens: np.ndarray, raw_inputs: RawInputsForHeatmap) -> np.ndarray:
+            token_ids = raw_inputs.raw_input_by_vizualizer_arg_name[WORD_INPUT]
+            return components.exact_ngram_heatmap(get_pipeline(), token_ids)
+    else:
+        def _review_heatmap(input_tokens: np.ndarray) -> np.ndarray:
+            return components.heatmap_per_token(get_pipeline(), input_tokens)
 
     @tensorleap_custom_visualizer("review", LeapDataType.Text, heatmap_function=_review_heatmap)
     def review_visualizer(input_tokens: np.ndarray) -> LeapText:

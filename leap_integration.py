@@ -51,9 +51,9 @@ if REVIEW_FIELDS:
     from leap_binder import metadata_review
 if HAS_UNLABELED:
     from leap_binder import unlabeled_preprocess
-if CONFIG.is_bert:
+if CONFIG.uses_bert:
     from leap_binder import attention_mask, input_ids, token_type_ids
-else:
+if not CONFIG.is_bert:
     from leap_binder import input_tokens
 
 SAMPLES_PER_SPLIT = 3
@@ -68,11 +68,15 @@ def load_model():
 
 
 def _model_inputs(sample_id, subset):
-    """The configured family's encoders, in the model's input order."""
-    if CONFIG.is_bert:
-        return {INPUT_IDS: input_ids(sample_id, subset), ATTENTION_MASK: attention_mask(sample_id, subset),
-                TOKEN_TYPE_IDS: token_type_ids(sample_id, subset)}
-    return {WORD_INPUT: input_tokens(sample_id, subset)}
+    """The configured family's encoders, in the model's input order (BERT's three, then the word
+    or n-gram ids; the ensemble reads both)."""
+    inputs = {}
+    if CONFIG.uses_bert:
+        inputs.update({INPUT_IDS: input_ids(sample_id, subset), ATTENTION_MASK: attention_mask(sample_id, subset),
+                       TOKEN_TYPE_IDS: token_type_ids(sample_id, subset)})
+    if not CONFIG.is_bert:
+        inputs[WORD_INPUT] = input_tokens(sample_id, subset)
+    return inputs
 
 
 def _predict(model, inputs):

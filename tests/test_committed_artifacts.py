@@ -74,3 +74,19 @@ def test_shipped_rating_models_and_their_cards(family: str) -> None:
         assert (REPO_ROOT / "model" / name).is_file(), name
     assert set(card["validation_per_class_recall"]) == set(RATING_NAMES)
     assert 0.0 < card["validation_star_mae"] < 9.0 and card["validation_accuracy"] > 1 / len(RATING_NAMES)
+
+
+# The least validation accuracy a shipped IMDB sentiment model may have (the weakest, dense, has 0.88).
+SHIPPED_SENTIMENT_MIN_ACCURACY = 0.85
+
+
+@pytest.mark.parametrize("family", ["dense", "cnn", "rnn", "ngram"])
+def test_shipped_sentiment_models_and_their_cards(family: str) -> None:
+    """Every served word and n-gram family ships its Keras, .h5 and ONNX files with a card of a
+    whole-split run on IMDB sentiment."""
+    card = json.loads((REPO_ROOT / "model" / f"{family}.json").read_text(encoding="utf-8"))
+    assert card["family"] == family and card.get("task", "sentiment") == "sentiment"
+    for name in (*card["files"], f"{family}.onnx", f"{family}.h5"):
+        assert (REPO_ROOT / "model" / name).is_file(), name
+    assert card["train_samples"] > 20_000 and card["validation_samples"] > 2_000
+    assert card["validation_accuracy"] >= SHIPPED_SENTIMENT_MIN_ACCURACY

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from imdb.contract.config import DEFAULT_CONFIG_FILE, REPO_ROOT, ConfigError, load_config
+from imdb.contract.config import DEFAULT_CONFIG_FILE, MODEL_FAMILIES, REPO_ROOT, ConfigError, load_config
 from imdb.data.checksums import OFFICIAL_URL
 
 
@@ -24,7 +24,7 @@ def write_config(tmp_path: Path, **changes) -> Path:
 
 def test_defaults_resolve_paths_against_repo_root() -> None:
     config = load_config(environ={})
-    assert config.model in ("dense", "cnn", "bert")
+    assert config.model in MODEL_FAMILIES
     assert config.model_dir == REPO_ROOT / "model"
     assert config.text.vocab_file == REPO_ROOT / "imdb" / "assets" / "word_vocab.txt"
 
@@ -73,7 +73,7 @@ def test_bad_settings_fail_naming_setting_and_file(tmp_path: Path, key: str, val
 
 
 def test_unknown_model_from_environment_is_rejected() -> None:
-    with pytest.raises(ConfigError, match="'model'.*dense, cnn, bert"):
+    with pytest.raises(ConfigError, match="'model'.*dense, cnn, rnn, bert, ngram, ensemble"):
         load_config(environ={"IMDB_MODEL": "gpt"})
 
 
@@ -121,3 +121,21 @@ def test_path_settings_are_kept_as_the_user_wrote_them(tmp_path: Path, monkeypat
     assert derived.as_given("data") == "gs://bucket/imdb" and derived.as_given("model_dir") == "models"
     with pytest.raises(KeyError, match="not a path setting"):
         config.as_given("seed")
+
+
+def test_rnn_and_ensemble_settings_and_members() -> None:
+    """The recurrent family's cell is a validated choice; the ensemble's members are the configured
+    BERT and n-gram families on the same data, and it reads BERT's token length."""
+    config = load_config(environ={}, model="rnn")
+    assert (config.word_params.cell, config.word_params.recurrent_units) == ("gru", 64)
+    with pytest.raises(ConfigError, match="rnn.cell"):
+        load_config(environ={}, **{"rnn.cell": "transformer"})
+    ensemble = load_config(environ={"IMDB_MODEL": "ensemble"})
+    assert ensemble.uses_bert and ensemble.uses_ngrams and not ensemble.is_bert
+    assert ensemble.sequence_length == ensemble.bert.max_len
+    assert [ensemble.member(family).model for family in ("bert", "ngram")] == ["bert", "ngram"]
+    assert ensemble.member("ngram").data == ensemble.data
+    with pytest.raises(ConfigError, match="not a member"):
+        ensemble.member("dense")
+    with pytest.raises(ConfigError, match="not a word family"):
+        ensemble.word_params

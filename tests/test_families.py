@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import leap_test
@@ -26,8 +27,11 @@ TINY_BERT_SAMPLES = 32
 SAMPLES_PER_SPLIT = 2
 # Training, validation, the official test reviews and the behavioural probes.
 SERVED_STATES = 4
-EXPECTED_INPUTS = {"dense": ["input_tokens"], "cnn": ["input_tokens"],
-                   "bert": ["input_ids", "attention_mask", "token_type_ids"]}
+EXPECTED_INPUTS = {"dense": ["input_tokens"], "cnn": ["input_tokens"], "rnn": ["input_tokens"],
+                   "bert": ["input_ids", "attention_mask", "token_type_ids"],
+                   "ensemble": ["input_ids", "attention_mask", "token_type_ids", "input_tokens"]}
+# Training reviews a short ensemble run serves (it fits its weight on half of them).
+TINY_ENSEMBLE_LIMIT = 24
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +69,7 @@ def assert_family_integration(env: dict[str, str], family: str) -> None:
     assert checked["splits"] == SERVED_STATES and checked["samples_checked"] == SERVED_STATES * SAMPLES_PER_SPLIT
 
 
-@pytest.mark.parametrize("family", ["dense", "cnn"])
+@pytest.mark.parametrize("family", ["dense", "cnn", "rnn"])
 def test_word_families_switch_by_environment(family: str, official_tarball: Path, family_cache: Path) -> None:
     assert_family_integration(family_env(family, official_tarball, family_cache), family)
 
@@ -82,6 +86,59 @@ def test_bert_family_switches_by_environment(tiny_bert_dir: Path, official_tarba
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert (tiny_bert_dir / "bert.onnx").is_file()
     assert_family_integration(env, "bert")
+
+
+@pytest.fixture(scope="module")
+def tiny_ensemble_dir(tiny_bert_dir: Path, official_tarball: Path, family_cache: Path,
+                      tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The short-run BERT and the shipped n-gram model mixed through the real CLI, then exported."""
+    model_dir = tmp_path_factory.mktemp("tiny-ensemble")
+    for source in [*tiny_bert_dir.glob("bert.*"), *(REPO_ROOT / "model").glob("ngram.*")]:
+        shutil.copy2(source, model_dir / source.name)
+    env = family_env("ensemble", official_tarball, family_cache, IMDB_MODEL_DIR=str(model_dir),
+                     IMDB_BERT_MAX_LEN=str(TINY_BERT_LEN), IMDB_SAMPLE_LIMIT=str(TINY_ENSEMBLE_LIMIT))
+    for command in (["train", "--model", "ensemble", "--no-progress"],
+                    ["export", "--model", "ensemble", "--format", "onnx"]):
+        completed = subprocess.run([sys.executable, "-m", "imdb.tools.cli", *command], capture_output=True, text=True,
+                                   timeout=900, env=env)
+        assert completed.returncode == 0, completed.stderr[-3000:]
+    return model_dir
+
+
+def test_ensemble_is_one_served_model_of_both_members(tiny_ensemble_dir: Path, official_tarball: Path,
+                                                      family_cache: Path) -> None:
+    """Its logits are the weighted mixture of the members' own, its weight was fit on held-out
+    n-gram logits of training reviews, and it is served like every family (ONNX, all four inputs)."""
+    from imdb.contract.model_files import read_card
+    from imdb.models.inference import predict_logits
+
+    card = json.loads((tiny_ensemble_dir / "ensemble.json").read_text())
+    weight = card["bert_weight"]
+    assert 0.0 <= weight <= 1.0 and card["fit_samples"] == TINY_ENSEMBLE_LIMIT // 2
+    assert set(card["fit_loss_by_weight"]) == {f"{tenth / 10:.1f}" for tenth in range(11)}
+    config = load_config(environ={}, model="ensemble", model_dir=str(tiny_ensemble_dir), data=str(official_tarball),
+                         data_root=str(family_cache), sample_limit_per_split=4, **{"bert.max_len": TINY_BERT_LEN})
+    assert read_card(config)["members"]["ngram"]["validation_accuracy"] == read_card(config.member("ngram"))[
+        "validation_accuracy"]
+    ids = Pipeline(config).split_ids("validation")
+    mixed = predict_logits(Pipeline(config), load_keras_model(config), ids, progress=False)
+    members = [predict_logits(Pipeline(config.member(family)), load_keras_model(config.member(family)), ids,
+                              progress=False) for family in ("bert", "ngram")]
+    # The shipped .keras stores float16 weights (imdb.training.artifacts.store_half_precision).
+    np.testing.assert_allclose(mixed, weight * members[0] + (1 - weight) * members[1], atol=0.02)
+    env = family_env("ensemble", official_tarball, family_cache, IMDB_MODEL_DIR=str(tiny_ensemble_dir),
+                     IMDB_BERT_MAX_LEN=str(TINY_BERT_LEN))
+    assert_family_integration(env, "ensemble")
+
+
+def test_ensemble_weight_fit_prefers_the_better_member() -> None:
+    from imdb.training.ensemble import fit_weight, mixture_loss
+
+    labels = np.array([0, 1, 0, 1])
+    right = np.array([[2.0, -2.0], [-2.0, 2.0], [2.0, -2.0], [-2.0, 2.0]])
+    weight, losses = fit_weight(right, -right, labels)
+    assert weight == 1.0 and losses["1.0"] < losses["0.5"] < losses["0.0"]
+    assert mixture_loss(0.5, right, -right, labels) == pytest.approx(np.log(2))
 
 
 def test_bert_report_defaults_to_short_integrated_gradients_and_its_deletion_test(

@@ -8,6 +8,7 @@ import contextlib
 import csv
 import io
 import json
+from html import escape as html_escape
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -332,3 +333,60 @@ def test_heatmap_defaults_are_per_family() -> None:
     chosen = AnalyzeOptions(method="gradxinput", steps=16, faithfulness_samples=0).for_family("bert")
     assert (chosen.method, chosen.steps, chosen.faithfulness_samples) == ("gradxinput", 16, 0)
     assert faithfulness_methods("bert", "ig") == ("ig",) and faithfulness_methods("cnn", "ig") == METHODS
+    ngram = AnalyzeOptions().for_family("ngram")
+    assert ngram.method == "exact" and faithfulness_methods("ngram", ngram.method) == ("exact", *METHODS)
+
+
+NGRAM_LIMIT = 100
+DECIDING_NGRAMS = 20
+
+
+@pytest.fixture(scope="module")
+def ngram_report(imdb_data_uri: str, data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ``analyze`` run of the shipped n-gram model: exact heatmaps and its phrase table."""
+    out = tmp_path_factory.mktemp("report") / "ngram-validation"
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        code = analyze_main(["analyze", "--model", "ngram", "--data", imdb_data_uri, "--data-root", str(data_root),
+                             "--split", "validation", "--limit", str(NGRAM_LIMIT), "--top", str(TOP), "--out",
+                             str(out), "--no-progress"])
+    assert code == 0
+    assert json.loads(stdout.getvalue().strip().splitlines()[-1])["heatmap_method"] == "exact"
+    return out
+
+
+def test_ngram_report_lists_the_deciding_ngrams_with_weights_and_counts(ngram_report: Path) -> None:
+    summary = json.loads((ngram_report / "report.json").read_text(encoding="utf-8"))
+    tables = summary["deciding_ngrams"]
+    assert [(table["class"], table["direction"]) for table in tables] == [("negative", "towards"),
+                                                                          ("positive", "towards")]
+    for table in tables:
+        weights = [row["weight"] for row in table["ngrams"]]
+        assert len(weights) == DECIDING_NGRAMS and weights == sorted(weights, reverse=True) and weights[-1] > 0
+        for row in table["ngrams"]:
+            assert row["documents"] == sum(row["documents_per_class"].values()) > 0
+            assert row["documents_per_class"][table["class"]] > row["documents"] / 2, row
+    page = (ngram_report / "index.html").read_text(encoding="utf-8")
+    assert '<section id="phrases"><h2>The words and phrases that decide</h2>' in page
+    assert all(f"<td class=\"text\">{html_escape(row['ngram'])}</td>" in page
+               for table in tables for row in table["ngrams"])
+
+
+def test_ngram_report_deletion_test_puts_exact_beside_the_gradients(ngram_report: Path) -> None:
+    summary = json.loads((ngram_report / "report.json").read_text(encoding="utf-8"))
+    rows = {row["method"]: row for row in summary["faithfulness"]}
+    assert set(rows) == {"exact", "ig", "gradxinput"} and rows["exact"]["unit"] == "word"
+    for row in rows.values():
+        assert row["n"] == NGRAM_LIMIT and row["mean_drop_top_k"] > row["mean_drop_random"] + 0.1, row
+
+
+def test_ngram_report_renders_exact_heatmaps_in_headless_chromium(chromium: str, ngram_report: Path) -> None:
+    rendered = browser.render(ngram_report / "index.html")
+    assert rendered.errors == [] and rendered.drawn_figures == rendered.figures > 0
+    phrases = rendered.dom.split('<section id="phrases">')[1].split("</section>")[0]
+    assert phrases.count("<h3 class=\"phrases\">") == 2 and phrases.count("<tr>") == 2 * (DECIDING_NGRAMS + 1)
+    samples = rendered.dom.split('<section id="samples">')[1].split("</section>")[0]
+    heat = samples.split('<div class="heat">')[1].split("</div>")[0]
+    words = [span.split(">", 1)[1].split("<", 1)[0] for span in heat.split("<span")[1:]]
+    assert words and len(words) == len(set(words)), "each word once: the model reads a bag of distinct n-grams"
+    assert all(" " not in word for word in words), "words, not n-grams"

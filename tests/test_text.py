@@ -64,3 +64,27 @@ def test_huge_review_is_truncated_quickly() -> None:
     encoded = encoder.encode("word " * 20_000)
     assert encoded.token_count == 20_000
     assert encoded.inputs["input_tokens"].shape == (600,)
+
+
+def test_combined_encoder_serves_both_inputs_and_shows_the_first() -> None:
+    """The ensemble's encoder: the BERT encoder's inputs and counts, then the n-gram ids."""
+    from imdb.contract.config import load_config
+    from imdb.text.combined import CombinedEncoder
+    from imdb.text.ngrams import NgramEncoder
+    from imdb.text.wordpiece import BertEncoder
+
+    config = load_config(environ={}, model="ensemble")
+    bert = BertEncoder.from_config(config)
+    ngram = NgramEncoder(WordVocabulary.load(config.ngram.vocab_file, family="ngram"), config.ngram.max_n,
+                         config.ngram.max_ngrams)
+    combined = CombinedEncoder(bert, ngram)
+    text = "Not good at all, a waste of time."
+    encoded, alone = combined.encode(text), bert.encode(text)
+    assert combined.input_names == ("input_ids", "attention_mask", "token_type_ids", "input_tokens")
+    assert combined.sequence_length == config.bert.max_len == config.sequence_length
+    np.testing.assert_array_equal(encoded.inputs["input_ids"], alone.inputs["input_ids"])
+    np.testing.assert_array_equal(encoded.inputs["input_tokens"], ngram.encode(text).inputs["input_tokens"])
+    assert (encoded.token_count, encoded.special_tokens) == (alone.token_count, alone.special_tokens)
+    assert combined.display_tokens(encoded.inputs["input_ids"])[:3] == ["[CLS]", "not", "good"]
+    with pytest.raises(ValueError, match="input_tokens"):
+        CombinedEncoder(ngram, ngram)

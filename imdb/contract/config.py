@@ -23,11 +23,18 @@ REPO_ROOT = PACKAGE_DIR.parent
 DEFAULT_CONFIG_FILE = PACKAGE_DIR / "project_config.yaml"
 CONFIG_FILE_ENV = "IMDB_CONFIG"
 
-MODEL_FAMILIES = ("dense", "cnn", "bert", "ngram")
+MODEL_FAMILIES = ("dense", "cnn", "rnn", "bert", "ngram", "ensemble")
 NGRAM_FAMILY = "ngram"
+BERT_FAMILY = "bert"
+# One served model from two: BERT and the n-gram family, their logits mixed by a weight fit on
+# the training split (imdb.training.ensemble).
+ENSEMBLE_FAMILY = "ensemble"
+ENSEMBLE_MEMBERS = (BERT_FAMILY, NGRAM_FAMILY)
 # How a word model's embedding starts: random, or from the BERT checkpoint's WordPiece table.
 EMBEDDING_INITS = ("random", "checkpoint")
-WORD_FAMILIES = ("dense", "cnn")
+WORD_FAMILIES = ("dense", "cnn", "rnn")
+# The recurrent family's cell: gated recurrent unit or long short-term memory.
+RECURRENT_CELLS = ("gru", "lstm")
 # onnx-int8: the ONNX file quantised to int8 weights (faster CPU inference; see "The shipped model" in docs/models.md).
 MODEL_FORMATS = ("h5", "onnx", "onnx-int8")
 KERAS_FORMAT, ONNX_FORMAT, INT8_ONNX_FORMAT = MODEL_FORMATS
@@ -111,7 +118,8 @@ class TextConfig:
 
 @dataclass(frozen=True)
 class WordModelConfig:
-    """Hyper-parameters shared in shape by the dense and CNN families."""
+    """Hyper-parameters shared in shape by the word families (dense, CNN, RNN); a field a
+    family does not read keeps its zero default."""
 
     embedding_dim: int
     embedding_dropout: float
@@ -125,6 +133,9 @@ class WordModelConfig:
     kernel_size: int = 0
     pool_size: int = 0
     embedding_init: str = "random"
+    # The recurrent family: its cell (RECURRENT_CELLS) and units per direction.
+    cell: str = ""
+    recurrent_units: int = 0
 
 
 @dataclass(frozen=True)
@@ -143,6 +154,13 @@ class NgramConfig:
     # Naive Bayes log-count-ratio feature scaling (Wang & Manning 2012), for two classes.
     nb_weighting: bool
     max_iterations: int
+
+
+@dataclass(frozen=True)
+class EnsembleConfig:
+    """The ensemble family: how many training reviews its mixing weight is fit on."""
+
+    fit_samples: int
 
 
 @dataclass(frozen=True)
@@ -191,8 +209,10 @@ class Config:
     text: TextConfig
     dense: WordModelConfig
     cnn: WordModelConfig
+    rnn: WordModelConfig
     ngram: NgramConfig
     bert: BertConfig
+    ensemble: EnsembleConfig
     source_file: Path = field(default=DEFAULT_CONFIG_FILE, compare=False)
     # The settings as read (after environment and CLI overrides), kept to derive variants.
     raw: dict = field(default_factory=dict, compare=False, repr=False)
@@ -202,7 +222,34 @@ class Config:
 
     @property
     def is_bert(self) -> bool:
-        return self.model == "bert"
+        return self.model == BERT_FAMILY
+
+    @property
+    def is_ensemble(self) -> bool:
+        return self.model == ENSEMBLE_FAMILY
+
+    @property
+    def uses_bert(self) -> bool:
+        """The served model reads BERT's inputs (the BERT family, or the ensemble holding it)."""
+        return self.is_bert or self.is_ensemble
+
+    @property
+    def uses_ngrams(self) -> bool:
+        """The served model reads the n-gram ids (the n-gram family, or the ensemble holding it)."""
+        return self.is_ngram or self.is_ensemble
+
+    def member(self, family: str) -> "Config":
+        """This configuration serving one of the ensemble's members instead (same data, paths, task)."""
+        if family not in ENSEMBLE_MEMBERS:
+            raise ConfigError(f"'{family}' is not a member of the ensemble ({', '.join(ENSEMBLE_MEMBERS)})")
+        return self.with_overrides(model=family)
+
+    @property
+    def word_params(self) -> WordModelConfig:
+        """The configured word family's hyper-parameters (``dense.*``, ``cnn.*`` or ``rnn.*``)."""
+        if self.model not in WORD_FAMILIES:
+            raise ConfigError(f"model '{self.model}' is not a word family ({', '.join(WORD_FAMILIES)})")
+        return getattr(self, self.model)
 
     @property
     def is_ngram(self) -> bool:
@@ -224,9 +271,10 @@ class Config:
 
     @property
     def sequence_length(self) -> int:
-        """Length of the configured model's input: words for dense/CNN, WordPieces for BERT,
-        distinct n-grams for the n-gram family."""
-        if self.is_bert:
+        """Length of the configured model's token input: words for the word families, WordPieces
+        for BERT and the ensemble (whose review the dashboard shows as BERT reads it), distinct
+        n-grams for the n-gram family."""
+        if self.uses_bert:
             return self.bert.max_len
         return self.ngram.max_ngrams if self.is_ngram else self.text.sequence_length
 
@@ -352,6 +400,7 @@ def _build(raw: dict, source: Path, given: dict[str, Any]) -> Config:
         ),
         dense=_word_model(reader, "dense"),
         cnn=_word_model(reader, "cnn"),
+        rnn=_word_model(reader, "rnn"),
         ngram=NgramConfig(
             max_n=reader.integer("ngram.max_n", minimum=1, maximum=MAX_NGRAM_WORDS),
             vocab_size=reader.integer("ngram.vocab_size", minimum=3),
@@ -380,6 +429,7 @@ def _build(raw: dict, source: Path, given: dict[str, Any]) -> Config:
             frozen_layers=reader.integer("bert.frozen_layers", minimum=0, maximum=BERT_MAX_FROZEN_LAYERS),
             training_precision=reader.choice("bert.training_precision", TRAINING_PRECISIONS),
         ),
+        ensemble=EnsembleConfig(fit_samples=reader.integer("ensemble.fit_samples", minimum=2)),
         source_file=source,
         raw=copy.deepcopy(raw),
         given=dict(given),
@@ -420,6 +470,9 @@ def _word_model(reader: "_Reader", name: str) -> WordModelConfig:
         pool_size=reader.integer(f"{name}.pool_size", minimum=1) if "pool_size" in section else 0,
         embedding_init=(reader.choice(f"{name}.embedding_init", EMBEDDING_INITS) if "embedding_init" in section
                         else "random"),
+        cell=reader.choice(f"{name}.cell", RECURRENT_CELLS) if "cell" in section else "",
+        recurrent_units=(reader.integer(f"{name}.recurrent_units", minimum=1) if "recurrent_units" in section
+                         else 0),
     )
 
 

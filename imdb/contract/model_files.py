@@ -27,6 +27,8 @@ ATTENTION_MASK = "attention_mask"
 TOKEN_TYPE_IDS = "token_type_ids"
 WORD_INPUT_NAMES = (WORD_INPUT,)
 BERT_INPUT_NAMES = (INPUT_IDS, ATTENTION_MASK, TOKEN_TYPE_IDS)
+# The ensemble reads both members' inputs: BERT's, then the n-gram ids.
+ENSEMBLE_INPUT_NAMES = (*BERT_INPUT_NAMES, WORD_INPUT)
 
 # Layer names: ``embedding`` is where word attributions are taken, ``latent`` is the
 # penultimate representation the analysis maps, ``logits`` the raw two-class output.
@@ -54,12 +56,14 @@ class ModelError(ValueError):
 
 def input_names(config: Config) -> tuple[str, ...]:
     """The configured family's model inputs, in the order the model takes them."""
+    if config.is_ensemble:
+        return ENSEMBLE_INPUT_NAMES
     return BERT_INPUT_NAMES if config.is_bert else WORD_INPUT_NAMES
 
 
 def token_input(config: Config) -> str:
     """The input whose values are token ids (what the review visualizer shows)."""
-    return INPUT_IDS if config.is_bert else WORD_INPUT
+    return INPUT_IDS if config.uses_bert else WORD_INPUT
 
 
 def model_stem(config: Config) -> str:

@@ -16,6 +16,8 @@ def build_model(config: Config, vocab_size: int | None = None, num_classes: int 
         return word.build_dense(_require_vocab(vocab_size), config.text.sequence_length, config.dense, num_classes)
     if config.model == "cnn":
         return word.build_cnn(_require_vocab(vocab_size), config.text.sequence_length, config.cnn, num_classes)
+    if config.model == "rnn":
+        return word.build_rnn(_require_vocab(vocab_size), config.text.sequence_length, config.rnn, num_classes)
     if config.is_ngram:
         from imdb.models.ngram import build_ngram
 

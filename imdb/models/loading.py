@@ -23,7 +23,7 @@ def load_keras_model(config: Config, labels: Sequence[str] | None = None) -> Any
     """The trained Keras model of the configured family, checked against the configuration
     (and against the classes ``labels``, when given)."""
     path = keras_model_file(config)
-    model = _load_keras_cached(str(path), path.stat().st_mtime_ns, config.is_bert)
+    model = _load_keras_cached(str(path), path.stat().st_mtime_ns, config.uses_bert)
     _check_inputs(config, model, path)
     if labels is not None:
         check_classes(config, int(model.outputs[0].shape[-1]), labels, path)
@@ -171,6 +171,9 @@ def open_onnx(path: str | Path) -> Any:
 
 def _check_inputs(config: Config, model: Any, path: Path) -> None:
     """Fail at load time, naming files and settings, when the model cannot read our encoders."""
+    if config.is_ensemble:
+        _check_ensemble_inputs(config, model, path)
+        return
     shapes = [tuple(tensor.shape) for tensor in model.inputs]
     lengths = {shape[1] for shape in shapes if len(shape) > 1}
     if lengths != {config.sequence_length}:
@@ -180,12 +183,29 @@ def _check_inputs(config: Config, model: Any, path: Path) -> None:
             f"{config.sequence_length} in {config.source_file}: retrain or fix the setting")
     if config.is_bert:
         return
+    _check_vocabulary(config, model.get_layer(EMBEDDING_LAYER).input_dim, path)
+
+
+def _check_vocabulary(config: Config, embedding_rows: int, path: Path) -> None:
     from imdb.text.words import WordVocabulary
 
-    vocab_file = config.ngram.vocab_file if config.is_ngram else config.text.vocab_file
-    vocab = WordVocabulary.load(vocab_file, family=config.model)
-    embedding_rows = model.get_layer(EMBEDDING_LAYER).input_dim
+    vocab_file = config.ngram.vocab_file if config.uses_ngrams else config.text.vocab_file
+    vocab = WordVocabulary.load(vocab_file, family="ngram" if config.uses_ngrams else config.model)
     if embedding_rows != len(vocab):
         raise ModelError(
             f"vocabulary/model mismatch: {vocab_file} has {len(vocab)} tokens but "
             f"model {path} embeds {embedding_rows}: retrain the model or restore its vocabulary")
+
+
+def _check_ensemble_inputs(config: Config, model: Any, path: Path) -> None:
+    """The ensemble's inputs by name: BERT's at ``bert.max_len``, the n-gram ids at ``ngram.max_ngrams``."""
+    from imdb.contract.model_files import WORD_INPUT, input_names
+
+    expected = {name: config.bert.max_len for name in input_names(config)}
+    expected[WORD_INPUT] = config.ngram.max_ngrams
+    found = {tensor.name.split(":")[0]: tensor.shape[1] for tensor in model.inputs}
+    if found != expected:
+        raise ModelError(
+            f"ensemble model {path} reads {found} but the configuration ({config.source_file}: bert.max_len, "
+            f"ngram.max_ngrams) gives {expected}: retrain it with `imdb-leap train --model ensemble`")
+    _check_vocabulary(config, model.get_layer("ngram").get_layer(EMBEDDING_LAYER).input_dim, path)

@@ -1,4 +1,4 @@
-"""Word-level Keras models (dense and CNN) over the shared word vocabulary.
+"""Word-level Keras models (dense, CNN and RNN) over the shared word vocabulary.
 
 Both take float32 token ids (Tensorleap feeds float tensors; ``Embedding`` casts them to
 integers inside the model) and return **logits**, one per class (``[negative, positive]`` for IMDB sentiment): softmax belongs
@@ -69,3 +69,26 @@ def build_cnn(vocab_size: int, sequence_length: int, params: WordModelConfig,
     x = keras.layers.Dropout(params.dropout, name="dropout")(x)
     logits = keras.layers.Dense(num_classes, name=LOGITS_LAYER)(x)
     return keras.Model([tokens], logits, name="imdb_cnn")
+
+
+def build_rnn(vocab_size: int, sequence_length: int, params: WordModelConfig,
+              num_classes: int = NUM_CLASSES) -> keras.Model:
+    """Embedding -> bidirectional GRU or LSTM over the whole review -> global max pooling ->
+    Dense(classes) logits.
+
+    The one word family that reads in order: a recurrent state can carry "not" to the word it
+    negates and "but" to the clause that overturns the opening. Max pooling over every step,
+    not the final state, because the padding is unmasked (see ``_embedding``): the forward
+    state ends after hundreds of padding steps, while the strongest step of either direction
+    stays wherever the review put it.
+    """
+    cells = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}
+    tokens = _token_input(sequence_length)
+    x = _embedding(vocab_size, params.embedding_dim)(tokens)
+    x = keras.layers.SpatialDropout1D(params.embedding_dropout, name="word_dropout")(x)
+    recurrent = cells[params.cell](params.recurrent_units, return_sequences=True, name=params.cell)
+    x = keras.layers.Bidirectional(recurrent, name="bidirectional")(x)
+    x = keras.layers.GlobalMaxPooling1D(name=LATENT_LAYER)(x)
+    x = keras.layers.Dropout(params.dropout, name="dropout")(x)
+    logits = keras.layers.Dense(num_classes, name=LOGITS_LAYER)(x)
+    return keras.Model([tokens], logits, name="imdb_rnn")

@@ -16,7 +16,7 @@ from code_loader.contract.visualizer_classes import LeapHorizontalBar, LeapText
 
 from imdb.contract.names import TEST, TRAINING, UNLABELED, VALIDATION
 from imdb.probes import ProbeCase
-from imdb.runtime import scoring, visuals
+from imdb.runtime import ngram_explain, scoring, visuals
 from imdb.runtime.metadata import SampleMetadata
 from imdb.runtime.text_scoring import INTEGER_READABILITY, READABILITY_FUNCTIONS
 from imdb.runtime.pipeline import Pipeline
@@ -122,11 +122,42 @@ def content_latent(pipeline: Pipeline, sample_id: str) -> np.ndarray:
 
 
 def review_text(pipeline: Pipeline, token_ids: np.ndarray) -> LeapText:
+    """The review as the model read it: its tokens, or for the n-gram family its words
+    (each once, where it first appears: the model reads a bag of distinct n-grams)."""
+    if pipeline.config.is_ngram:
+        return visuals.text_payload(ngram_review_words(pipeline, token_ids))
     return visuals.text_payload(pipeline.encoder.display_tokens(token_ids))
 
 
 def heatmap_per_token(pipeline: Pipeline, heatmap: np.ndarray) -> np.ndarray:
     return visuals.token_heatmap(heatmap, pipeline.config.sequence_length)
+
+
+def ngram_review_words(pipeline: Pipeline, token_ids: np.ndarray) -> list[str]:
+    """The words of an n-gram input, padded with empty strings to the input's length."""
+    words = list(ngram_explain.word_positions(pipeline.encoder.display_tokens(token_ids)))
+    return words + [""] * (pipeline.config.sequence_length - len(words))
+
+
+def ngram_word_heatmap(pipeline: Pipeline, token_ids: np.ndarray, position_scores: np.ndarray) -> np.ndarray:
+    """Per-position scores of an n-gram input folded onto ``ngram_review_words``: each n-gram's
+    score split equally among its words (float32, the input's length)."""
+    grams = pipeline.encoder.display_tokens(token_ids)
+    _, scores = ngram_explain.split_among_words(grams, visuals.token_heatmap(position_scores, len(grams)))
+    return visuals.token_heatmap(scores, pipeline.config.sequence_length)
+
+
+def exact_ngram_heatmap(pipeline: Pipeline, token_ids: np.ndarray) -> np.ndarray:
+    """The n-gram family's exact word heatmap towards the predicted class, from the weights
+    asset and the input alone (the platform's gradient heatmap is not needed): one float32 score
+    per ``ngram_review_words`` entry; a batch of inputs gives one row each."""
+    ids = np.asarray(token_ids)
+    if ids.ndim > 1 and ids.shape[0] > 1:
+        return np.stack([exact_ngram_heatmap(pipeline, row) for row in ids])
+    ids = ids.reshape(-1)
+    grams = pipeline.encoder.display_tokens(ids)
+    exact = ngram_explain.exact_heatmap(ids, grams, pipeline.ngram_weights)
+    return visuals.token_heatmap(exact.word_scores, pipeline.config.sequence_length)
 
 
 def probabilities(logits: np.ndarray, ground_truth: np.ndarray, labels: Sequence[str]) -> LeapHorizontalBar:

@@ -66,21 +66,39 @@ class Pipeline:
 
     @cached_property
     def encoder(self) -> Any:
-        """Word encoder for dense/CNN, WordPiece encoder for BERT, n-gram encoder for the
-        n-gram family: chosen by configuration."""
-        if self.config.is_bert:
-            from imdb.text.wordpiece import BertEncoder
+        """Word encoder for the word families, WordPiece encoder for BERT, n-gram encoder for the
+        n-gram family, both of the last two for the ensemble: chosen by configuration."""
+        if self.config.is_ensemble:
+            from imdb.text.combined import CombinedEncoder
 
-            return BertEncoder.from_config(self.config)
+            return CombinedEncoder(self._bert_encoder(), self._ngram_encoder())
+        if self.config.is_bert:
+            return self._bert_encoder()
+        if self.config.is_ngram:
+            return self._ngram_encoder()
         from imdb.text.words import WordEncoder, WordVocabulary
 
-        if self.config.is_ngram:
-            from imdb.text.ngrams import NgramEncoder
-
-            ngram = self.config.ngram
-            return NgramEncoder(WordVocabulary.load(ngram.vocab_file, family="ngram"), ngram.max_n, ngram.max_ngrams)
-
         return WordEncoder(WordVocabulary.load(self.config.text.vocab_file), self.config.text.sequence_length)
+
+    def _bert_encoder(self) -> Any:
+        from imdb.text.wordpiece import BertEncoder
+
+        return BertEncoder.from_config(self.config)
+
+    def _ngram_encoder(self) -> Any:
+        from imdb.text.ngrams import NgramEncoder
+        from imdb.text.words import WordVocabulary
+
+        ngram = self.config.ngram
+        return NgramEncoder(WordVocabulary.load(ngram.vocab_file, family="ngram"), ngram.max_n, ngram.max_ngrams)
+
+    @cached_property
+    def ngram_weights(self) -> Any:
+        """The n-gram family's weights asset (``imdb.runtime.ngram_explain``): the exact heatmaps'
+        source where no model file is at hand (the platform)."""
+        from imdb.runtime.ngram_explain import load_ngram_weights, ngram_weights_path
+
+        return load_ngram_weights(ngram_weights_path(self.config))
 
     @cached_property
     def metadata_store(self) -> MetadataStore:

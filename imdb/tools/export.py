@@ -37,7 +37,19 @@ FLOAT_MATMUL_MARKERS = ("feedforward_output_dense",)
 
 def export(config: Config, fmt: str, *, verify_samples: int = VERIFY_SAMPLES,
            target: Path | None = None) -> dict[str, Any]:
-    """Write ``model/<family>.<fmt>`` (or ``target``); return what was written and how it was checked."""
+    """Write ``model/<family>.<fmt>`` (or ``target``); return what was written and how it was checked.
+
+    For the n-gram family the weights asset of its exact heatmaps is rewritten too (the platform
+    reads the weights from it, having no model file), so a served file never outlives its asset."""
+    result = _export_file(config, fmt, verify_samples=verify_samples, target=target)
+    if config.is_ngram:
+        from imdb.training.ngram import refresh_weights_asset
+
+        result["weights_asset"] = str(refresh_weights_asset(config))
+    return result
+
+
+def _export_file(config: Config, fmt: str, *, verify_samples: int, target: Path | None) -> dict[str, Any]:
     model = load_keras_model(config)
     if fmt == "h5":
         target = target or model_path(config, H5_SUFFIX)
@@ -55,7 +67,7 @@ def export(config: Config, fmt: str, *, verify_samples: int = VERIFY_SAMPLES,
     pipeline = Pipeline(config)
     target = target or model_path(config, ONNX_SUFFIX)
     with atomic_path(target) as tmp:
-        _convert_to_onnx(model, pipeline.encoder.input_names, config.sequence_length, tmp)
+        _convert_to_onnx(model, pipeline.encoder.input_names, tmp)
         _record_source(tmp, keras_model_file(config))
         difference, n = _max_difference(model, tmp, pipeline, verify_samples)
         if difference > ONNX_TOLERANCE:
@@ -66,14 +78,16 @@ def export(config: Config, fmt: str, *, verify_samples: int = VERIFY_SAMPLES,
             "verified_samples": n, "max_abs_difference": difference, "tolerance": ONNX_TOLERANCE}
 
 
-def _convert_to_onnx(model: Any, input_names: tuple[str, ...], length: int, output: Path) -> None:
-    """tf2onnx from a traced function: named float32 inputs, the served outputs ``logits`` and
-    ``latent`` in that order (checked: tf2onnx orders a dict's outputs by key)."""
+def _convert_to_onnx(model: Any, input_names: tuple[str, ...], output: Path) -> None:
+    """tf2onnx from a traced function: named float32 inputs of the lengths the model reads (the
+    ensemble's differ: WordPieces and n-grams), the served outputs ``logits`` and ``latent`` in that
+    order (checked: tf2onnx orders a dict's outputs by key)."""
     import tensorflow as tf
     import tf2onnx
 
     served = served_view(model)
-    signature = [tf.TensorSpec((None, length), tf.float32, name=name) for name in input_names]
+    lengths = [tensor.shape[1] for tensor in model.inputs]
+    signature = [tf.TensorSpec((None, length), tf.float32, name=name) for name, length in zip(input_names, lengths)]
 
     @tf.function(input_signature=signature)
     def forward(*inputs: tf.Tensor) -> dict[str, tf.Tensor]:

@@ -104,7 +104,7 @@ def _one_sample(loader: Any, model: Any, state: Any, sample_id: str, np: Any) ->
         chosen = _pick(arguments, handler.arg_names)
         result["visualizers"][name] = plain(loader.run_visualizer(name, ids, state, dict(chosen)))
         if len(chosen) == 1:
-            heatmap = loader.run_heatmap_visualizer(name, ids, state, _attribution_like(chosen, np))
+            heatmap = loader.run_heatmap_visualizer(name, ids, state, _heatmap_arguments(loader, name, chosen, np))
             if heatmap is not None:
                 result["heatmaps"][name] = plain(heatmap)
     return result
@@ -116,6 +116,18 @@ def _attribution_like(chosen: dict[str, Any], np: Any) -> dict[str, Any]:
     the positions stands in for the platform's gradients: it exercises the same mapping."""
     (name, value), = chosen.items()
     return {name: np.linspace(0.0, 1.0, value.size, dtype=np.float32).reshape(value.shape)}
+
+
+def _heatmap_arguments(loader: Any, name: str, chosen: dict[str, Any], np: Any) -> dict[str, Any]:
+    """The attribution map, plus the visualizer's raw inputs where the heatmap function asks for
+    them (an argument typed ``RawInputsForHeatmap``, as the n-gram family's exact heatmap does)."""
+    from code_loader.contract.datasetclasses import RawInputsForHeatmap
+
+    arguments = _attribution_like(chosen, np)
+    raw_name = loader.get_heatmap_visualizer_raw_vis_input_arg_name(name)
+    if raw_name is not None:
+        arguments[raw_name] = RawInputsForHeatmap(raw_input_by_vizualizer_arg_name=dict(chosen))
+    return arguments
 
 
 def _pick(arguments: dict[str, Any], names: list[str]) -> dict[str, Any]:

@@ -28,7 +28,7 @@ def inference_copy(model: Any, config: Config) -> Any:
     with tempfile.TemporaryDirectory(prefix="imdb-save-") as scratch:
         staged = Path(scratch) / f"model{KERAS_SUFFIX}"
         model.save(staged)
-        return keras.models.load_model(staged, compile=False, custom_objects=custom_objects(config.is_bert))
+        return keras.models.load_model(staged, compile=False, custom_objects=custom_objects(config.uses_bert))
 
 
 # The weights file inside a ``.keras`` archive.
@@ -38,7 +38,7 @@ KERAS_WEIGHTS_ENTRY = "model.weights.h5"
 def save_keras_model(model: Any, config: Config) -> list[Path]:
     """Write ``<family>.h5`` (what ``leap push`` takes) and ``<family>.keras``, each atomically.
 
-    BERT's ``.keras`` stores its weights in float16 (see ``store_half_precision``): it is the
+    BERT's (and the ensemble's) ``.keras`` stores its weights in float16 (see ``store_half_precision``): it is the
     file the repository ships, within its 50 MB limit, while the float32 ``.h5`` stays local.
     """
     servable = inference_copy(model, config)
@@ -47,7 +47,7 @@ def save_keras_model(model: Any, config: Config) -> list[Path]:
         target = model_path(config, suffix)
         with atomic_path(target) as tmp:
             servable.save(tmp)
-            if config.is_bert and suffix == KERAS_SUFFIX:
+            if config.uses_bert and suffix == KERAS_SUFFIX:
                 store_half_precision(tmp)
         written.append(target)
     return written
@@ -62,7 +62,7 @@ def score_shipped_file(config: Config, pipeline: Any, ids: Sequence[str]) -> dic
     from imdb.models.inference import score_ids
 
     model = keras.models.load_model(model_path(config, KERAS_SUFFIX), compile=False,
-                                    custom_objects=custom_objects(config.is_bert))
+                                    custom_objects=custom_objects(config.uses_bert))
     summary = score_ids(pipeline, model, ids, progress=False)
     return {"accuracy": round(summary["accuracy"], CARD_DIGITS), "loss": round(summary["loss"], CARD_DIGITS),
             "summary": summary}

@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 
 from imdb.contract.config import Config
-from imdb.contract.model_files import WORD_INPUT
+from imdb.contract.model_files import EMBEDDING_LAYER, WORD_INPUT
 from imdb.contract.names import TRAINING, VALIDATION
 from imdb.models.build import build_model
 from imdb.runtime import scoring
+from imdb.runtime.ngram_explain import NgramWeights, ngram_weights_path, save_ngram_weights
 from imdb.runtime.pipeline import Pipeline
 from imdb.text.ngrams import build_vocabulary
 from imdb.text.words import PAD_ID, words
@@ -40,12 +42,13 @@ LOGIT_TOLERANCE = 1e-3
 CARD_DIGITS = 4
 
 
-def bag_matrix(pipeline: Pipeline, split: str, vocab_size: int) -> tuple[Any, np.ndarray]:
-    """The split's binary n-gram bags (sparse, one column per vocabulary id) built from the very
-    inputs the binder serves, and the integer labels."""
+def bag_matrix(pipeline: Pipeline, split: str, vocab_size: int,
+               ids: Sequence[str] | None = None) -> tuple[Any, np.ndarray]:
+    """The split's (or just ``ids``') binary n-gram bags (sparse, one column per vocabulary id)
+    built from the very inputs the binder serves, and the integer labels."""
     from scipy.sparse import csr_matrix
 
-    ids = pipeline.split_ids(split)
+    ids = pipeline.split_ids(split) if ids is None else list(ids)
     rows, columns = [], []
     for row, sample_id in enumerate(ids):
         tokens = pipeline.model_input(sample_id, WORD_INPUT).astype(np.int64)
@@ -99,7 +102,7 @@ def choose_regularization(config: Config, bags: Any, labels: np.ndarray, weights
         features, scale = scaled(bags[fit_rows], None if targets is None else targets[fit_rows])
         held = bags[held_rows].multiply(scale).tocsr()
         for strength in params.regularization:
-            classifier = _regression(config, strength)
+            classifier = regression(config, strength)
             classifier.fit(features, labels[fit_rows], sample_weight=None if weights is None else weights[fit_rows])
             accuracies[strength].append(float(np.mean(classifier.predict(held) == labels[held_rows])))
     scores = {str(strength): round(float(np.mean(values)), CARD_DIGITS) for strength, values in accuracies.items()}
@@ -109,7 +112,7 @@ def choose_regularization(config: Config, bags: Any, labels: np.ndarray, weights
     return best, scores
 
 
-def _regression(config: Config, strength: float) -> Any:
+def regression(config: Config, strength: float) -> Any:
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(C=strength, max_iter=config.ngram.max_iterations)
@@ -143,6 +146,8 @@ def train_ngram_model(config: Config, *, progress: bool = True) -> dict[str, Any
 
     x_train, y_train = bag_matrix(pipeline, TRAINING, len(vocabulary))
     x_val, y_val = bag_matrix(pipeline, VALIDATION, len(vocabulary))
+    # The document counts of the weights asset are the training split's own, before oversampling.
+    x_train_counted, y_train_counted = x_train, y_train
     if config.class_balance == balance.OVERSAMPLE:
         chosen = balance.oversampled_positions(y_train, config.seed)
         x_train, y_train = x_train[chosen], y_train[chosen]
@@ -153,7 +158,7 @@ def train_ngram_model(config: Config, *, progress: bool = True) -> dict[str, Any
                  "train on binary features (set `polarity:` to map them)", num_classes)
     strength, cv_scores = choose_regularization(config, x_train, y_train, weights, targets)
     features, scale = scaled(x_train, targets)
-    classifier = _regression(config, strength).fit(features, y_train, sample_weight=weights)
+    classifier = regression(config, strength).fit(features, y_train, sample_weight=weights)
     table, bias = class_weight_table(classifier, scale, num_classes)
 
     model = build_model(config, len(vocabulary), num_classes)
@@ -166,6 +171,7 @@ def train_ngram_model(config: Config, *, progress: bool = True) -> dict[str, Any
     seconds = time.perf_counter() - started
     validation = scoring.summarize(y_val, logits, pipeline.labels)
     files = save_keras_model(model, config)
+    files.append(write_weights_asset(config, model, x_train_counted, y_train_counted, num_classes))
     truncated = float(np.mean(np.asarray(x_train.sum(axis=1)).ravel() >= params.max_ngrams))
     card = {
         "family": config.model,
@@ -191,6 +197,36 @@ def train_ngram_model(config: Config, *, progress: bool = True) -> dict[str, Any
     }
     write_card(config, card)
     return card
+
+
+def document_counts(bags: Any, labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """Reviews of each class containing each n-gram: (vocabulary, classes) int32."""
+    return np.stack([np.asarray(bags[labels == cls].sum(axis=0)).ravel() for cls in range(num_classes)],
+                    axis=1).astype(np.int32)
+
+
+def write_weights_asset(config: Config, model: Any, bags: Any, labels: np.ndarray, num_classes: int) -> Path:
+    """The exact heatmaps' weights (read from the Keras graph, so they are the served model's) and
+    the training split's document counts, beside the vocabulary (``ngram_weights_path``)."""
+    from imdb.models.ngram import linear_weights
+
+    table, bias = linear_weights(model)
+    weights = NgramWeights(table=table, bias=bias, document_counts=document_counts(bags, labels, num_classes))
+    path = save_ngram_weights(ngram_weights_path(config), weights)
+    LOG.info("n-gram weights and document counts written to %s", path)
+    return path
+
+
+def refresh_weights_asset(config: Config) -> Path:
+    """Rewrite the weights asset of the trained model ``config`` names, without retraining (its
+    weights from the Keras file, the counts recounted on the training split)."""
+    from imdb.models.loading import load_keras_model
+
+    pipeline = Pipeline(config)
+    model = load_keras_model(config, pipeline.labels)
+    vocab_size = int(model.get_layer(EMBEDDING_LAYER).get_weights()[0].shape[0])
+    bags, labels = bag_matrix(pipeline, TRAINING, vocab_size)
+    return write_weights_asset(config, model, bags, labels, len(pipeline.labels))
 
 
 def _check_matches_regression(classifier: Any, features: Any, logits: np.ndarray) -> None:

@@ -1,4 +1,4 @@
-"""Word-model training (dense, CNN): vocabulary, fit on the training split, select on validation, save.
+"""Word-model training (dense, CNN, RNN): vocabulary, fit on the training split, select on validation, save.
 
 Why it writes a model card: every number the README quotes must be reproducible from a
 command, so the card records the settings, the data source and the validation figures the
@@ -49,7 +49,7 @@ def initialise_from_checkpoint(model: Any, vocabulary: WordVocabulary, config: C
 
 
 def train_word_model(config: Config, *, progress: bool = True) -> dict[str, Any]:
-    """Build the vocabulary from the training split, fit dense or CNN, save model and card."""
+    """Build the vocabulary from the training split, fit the word family (dense, CNN or RNN), save model and card."""
     import keras
     from tqdm.keras import TqdmCallback
 
@@ -61,7 +61,7 @@ def train_word_model(config: Config, *, progress: bool = True) -> dict[str, Any]
     vocabulary.save(config.text.vocab_file)
     LOG.info("vocabulary of %d words written to %s", len(vocabulary), config.text.vocab_file)
 
-    params = config.dense if config.model == "dense" else config.cnn
+    params = config.word_params
     x_train, y_train = word_arrays(pipeline, TRAINING)
     x_val, y_val = word_arrays(pipeline, VALIDATION)
     train_labels = np.argmax(y_train, axis=-1)
@@ -100,7 +100,7 @@ def train_word_model(config: Config, *, progress: bool = True) -> dict[str, Any]
         "validation_loss": round(validation["loss"], 4),
         "validation_macro_f1": round(validation["macro_f1"], 4),
         **classes_card(config, pipeline, validation),
-        "params": {key: value for key, value in vars(params).items() if value not in (0, ())},
+        "params": {key: value for key, value in vars(params).items() if value not in (0, (), "")},
         "files": [str(path.name) for path in files],
     }
     write_card(config, card)

@@ -57,7 +57,7 @@ from imdb.runtime.text_scores import default_workers
 from imdb.tools.report.settings import default_faithfulness_samples
 
 PASS_SPLIT = TRAINING
-INFERENCE_SAMPLES = {"dense": 2000, "cnn": 1000, "bert": 64, "ngram": 2000}
+INFERENCE_SAMPLES = {"dense": 2000, "cnn": 1000, "rnn": 1000, "bert": 64, "ngram": 2000, "ensemble": 64}
 INFERENCE_BATCH = 64
 # Peak resident memory the whole benchmark may take: a word family, and BERT with its training section.
 WORD_MEMORY_CEILING_MB = 4096
@@ -368,8 +368,8 @@ def bench_faithfulness(config: Config, n_samples: int) -> dict[str, Any]:
     """Deletion test per attribution method: top-k attributed words versus k random words.
 
     The methods and integration steps are the ones ``analyze`` uses for the family (both methods
-    and 32 steps for the word models; for BERT integrated gradients alone, 4 steps: see
-    ``imdb.tools.report.settings``)."""
+    and 32 steps for the word models, with the exact heatmap beside them for the n-gram family; for
+    BERT integrated gradients alone, 4 steps: see ``imdb.tools.report.settings``)."""
     from imdb.tools.explain.deletion import faithfulness_of_methods
     from imdb.tools.explain.methods import DEFAULT_METHOD
     from imdb.tools.report.settings import default_steps, faithfulness_methods
@@ -383,7 +383,7 @@ def memory_figures(peaks: SectionPeaks, config: Config) -> dict[str, Any]:
     """The peaks per section beside the ceiling that applies to the family: a word family's
     bench must fit in 4 GB, BERT's with its training section in 8 GB."""
     figures = peaks.figures()
-    ceiling = BERT_MEMORY_CEILING_MB if config.is_bert else WORD_MEMORY_CEILING_MB
+    ceiling = BERT_MEMORY_CEILING_MB if config.uses_bert else WORD_MEMORY_CEILING_MB
     return {**figures, "ceiling_mb": ceiling, "within_ceiling": figures["peak_rss_mb"] <= ceiling}
 
 
@@ -414,9 +414,9 @@ def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = 
             ids = pipeline.split_ids(PASS_SPLIT, limit)
             sample = comparison_sample(pipeline, ids, naive_samples, config.seed)
             subset = _pass_subset(binder)
-            result["binder"] = bench_binder(binder, subset, sample, config.is_bert)
+            result["binder"] = bench_binder(binder, subset, sample, config.uses_bert)
         with peaks.section("pass"):
-            result["pass"] = bench_pass(binder, subset, ids, config.is_bert)
+            result["pass"] = bench_pass(binder, subset, ids, config.uses_bert)
         if not config.is_bert:
             with peaks.section("baselines"):
                 try:

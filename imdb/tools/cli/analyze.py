@@ -13,7 +13,7 @@ from imdb.contract.config import KERAS_FORMAT, MODEL_FAMILIES, MODEL_FORMATS
 from imdb.contract.names import SPLITS
 from imdb.tools.cli.common import (add_config_options, add_progress_option, config_from_args, positive_int,
                                    print_result)
-from imdb.tools.explain.methods import DEFAULT_METHOD, DEFAULT_STEPS, METHODS
+from imdb.tools.explain.methods import ALL_METHODS, DEFAULT_METHOD, DEFAULT_STEPS, EXACT, EXACT_FAMILIES
 from imdb.tools.report import settings
 
 
@@ -36,8 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--clusters", type=positive_int, default=settings.DEFAULT_CLUSTERS, help="k for k-means")
     parser.add_argument("--top", type=positive_int, default=settings.DEFAULT_TOP,
                         help="samples shown with heatmaps per error kind, label issues and flips")
-    parser.add_argument("--explain", dest="method", default=DEFAULT_METHOD, choices=METHODS,
-                        help="word attribution method for the heatmaps")
+    parser.add_argument("--explain", dest="method", choices=ALL_METHODS,
+                        help=f"word attribution method for the heatmaps (default: {EXACT} for the "
+                             f"{'/'.join(sorted(EXACT_FAMILIES))} family, {DEFAULT_METHOD} otherwise)")
     parser.add_argument("--ig-steps", dest="steps", type=positive_int,
                         help=f"integrated-gradients steps (default: {DEFAULT_STEPS}; "
                              f"{settings.default_steps('bert')} for bert)")

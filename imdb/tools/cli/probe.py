@@ -13,7 +13,7 @@ from imdb.contract.config import MODEL_FAMILIES
 from imdb.contract.names import LABEL_NAMES as POLARITY_NAMES
 from imdb.tools.cli.common import (add_config_options, add_progress_option, config_from_args, positive_int,
                                    print_result)
-from imdb.tools.explain.methods import DEFAULT_METHOD, DEFAULT_STEPS, METHODS
+from imdb.tools.explain.methods import ALL_METHODS, DEFAULT_METHOD, DEFAULT_STEPS, EXACT, EXACT_FAMILIES, default_method
 from imdb.tools.report import settings
 
 
@@ -27,8 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, help="output directory (default: reports/probes-<model>[-<other>]/)")
     parser.add_argument("--failing", type=int, default=settings.DEFAULT_PROBE_FAILING,
                         help="failing cases shown with a heatmap per capability and model (0: none)")
-    parser.add_argument("--explain", dest="method", default=DEFAULT_METHOD, choices=METHODS,
-                        help="word attribution method for the heatmaps")
+    parser.add_argument("--explain", dest="method", choices=ALL_METHODS,
+                        help=f"word attribution method for the heatmaps (default: {EXACT} for the "
+                             f"{'/'.join(sorted(EXACT_FAMILIES))} family, {DEFAULT_METHOD} otherwise, as in analyze)")
     parser.add_argument("--ig-steps", dest="steps", type=positive_int,
                         help=f"integrated-gradients steps (default: {DEFAULT_STEPS}; "
                              f"{settings.default_steps('bert')} for bert, as in analyze)")
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     if args.compare:
         other = config.with_overrides(model=args.compare, model_dir=args.compare_model_dir, model_format="h5")
         targets.append(target_for(other, compared_label(other, config)))
-    behaviour = run_probes(targets, failing_shown=args.failing, method=args.method,
+    behaviour = run_probes(targets, failing_shown=args.failing, method=args.method or default_method(config.model),
                            steps=args.steps or settings.default_steps(config.model),
                            progress=not args.no_progress)
     files = write_probe_report(behaviour, POLARITY_NAMES, _out_dir(args, [target.name for target in targets]))

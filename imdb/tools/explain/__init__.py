@@ -12,19 +12,23 @@ command line can offer the methods as choices without importing TensorFlow.
 from importlib import import_module
 from typing import Any
 
-from imdb.tools.explain.methods import (BASELINES, DEFAULT_BASELINE, DEFAULT_METHOD, DEFAULT_STEPS, GRADIENT_X_INPUT,
-                                  INTEGRATED_GRADIENTS, METHODS)
+from imdb.tools.explain.methods import (ALL_METHODS, BASELINES, DEFAULT_BASELINE, DEFAULT_METHOD, DEFAULT_STEPS, EXACT,
+                                        EXACT_FAMILIES,
+                                        GRADIENT_X_INPUT, INTEGRATED_GRADIENTS, METHODS, default_method,
+                                        family_methods, method_for)
 
 _LAZY = {
     "Attribution": "attribution", "Explainer": "attribution", "explain": "attribution",
     "predicted_log_odds": "attribution", "to_words": "attribution",
     "DeletionDrops": "deletion", "deletion_drops": "deletion", "delete_positions": "deletion",
     "faithfulness": "deletion",
+    "exact_heatmaps": "exact", "served_weights": "exact",
     "EmbeddingSplit": "split", "TokenSpec": "split", "find_layer": "split", "token_spec": "split",
 }
 
-__all__ = ["BASELINES", "DEFAULT_BASELINE", "DEFAULT_METHOD", "DEFAULT_STEPS", "GRADIENT_X_INPUT",
-           "INTEGRATED_GRADIENTS", "METHODS", *_LAZY]
+__all__ = ["ALL_METHODS", "BASELINES", "DEFAULT_BASELINE", "DEFAULT_METHOD", "DEFAULT_STEPS", "EXACT", "EXACT_FAMILIES",
+           "GRADIENT_X_INPUT", "INTEGRATED_GRADIENTS", "METHODS", "default_method", "family_methods", "method_for",
+           *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

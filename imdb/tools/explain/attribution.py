@@ -22,8 +22,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from imdb.tools.explain.methods import (BASELINES, DEFAULT_BASELINE, DEFAULT_METHOD, DEFAULT_STEPS, GRADIENT_X_INPUT,
-                                  INTEGRATED_GRADIENTS, METHODS)
+from imdb.tools.explain.methods import (ALL_METHODS, BASELINES, DEFAULT_BASELINE, DEFAULT_METHOD, DEFAULT_STEPS,
+                                        EXACT, GRADIENT_X_INPUT, INTEGRATED_GRADIENTS, METHODS)
 from imdb.tools.explain.split import EmbeddingSplit, TokenSpec, token_spec
 from imdb.models.inference import batch_inputs
 from imdb.models.loading import load_keras_model
@@ -71,13 +71,16 @@ class Explainer:
         self.spec: TokenSpec = token_spec(pipeline.config, pipeline.encoder)
         self.split = EmbeddingSplit(self.model, self.spec, pipeline.encoder.input_names)
         self.baseline = baseline
-        self.rows_per_pass = rows_per_pass or (BERT_ROWS_PER_PASS if pipeline.config.is_bert else WORD_ROWS_PER_PASS)
+        self.rows_per_pass = rows_per_pass or (BERT_ROWS_PER_PASS if pipeline.config.uses_bert else WORD_ROWS_PER_PASS)
+        self._exact_weights: Any = None
 
     def explain(self, ids: Sequence[str], method: str = DEFAULT_METHOD, *, steps: int = DEFAULT_STEPS,
                 progress: bool = True) -> list[Attribution]:
         """Attributions for ``ids`` (in order), towards each sample's predicted class."""
+        if method == EXACT:
+            return self._explain_exact(ids)
         if method not in METHODS:
-            raise ValueError(f"attribution method must be one of {', '.join(METHODS)}, got {method!r}")
+            raise ValueError(f"attribution method must be one of {', '.join(ALL_METHODS)}, got {method!r}")
         if steps < 1:
             raise ValueError(f"integrated gradients needs at least 1 step, got {steps}")
         samples_per_pass = max(1, self.rows_per_pass // (steps if method == INTEGRATED_GRADIENTS else 1))
@@ -86,6 +89,23 @@ class Explainer:
         for start in tqdm(starts, desc=f"attributions ({method})", unit="batch",
                           disable=not progress or len(starts) < 2):
             results.extend(self._explain_batch(list(ids[start:start + samples_per_pass]), method, steps))
+        return results
+
+    def _explain_exact(self, ids: Sequence[str]) -> list[Attribution]:
+        """The n-gram family's exact decomposition (``imdb.tools.explain.exact``): ``target`` is the
+        logit contrast towards the predicted class, ``baseline_target`` the bias's, so the
+        completeness gap is zero up to float rounding."""
+        from imdb.tools.explain.exact import exact_heatmaps, served_weights
+
+        if self._exact_weights is None:
+            self._exact_weights = served_weights(self.pipeline, self.model)
+        results = []
+        for sample_id, (tokens, heat, bias_share) in zip(ids, exact_heatmaps(self.pipeline, self._exact_weights, ids)):
+            results.append(Attribution(
+                sample_id=sample_id, method=EXACT, predicted=heat.target, tokens=tokens,
+                scores=heat.position_scores.astype(np.float32), words=heat.words,
+                word_scores=[float(value) for value in heat.word_scores],
+                target=heat.explained + bias_share, baseline_target=bias_share))
         return results
 
     def _explain_batch(self, ids: list[str], method: str, steps: int) -> list[Attribution]:
@@ -140,7 +160,7 @@ class Explainer:
     def _attribution(self, sample_id: str, method: str, predicted: int, inputs: dict[str, np.ndarray], row: int,
                      scores: np.ndarray, target: float, baseline_target: float) -> Attribution:
         tokens = self.pipeline.encoder.display_tokens(inputs[self.spec.token_input][row])
-        words, word_scores = to_words(tokens, scores, self.pipeline.config.is_bert)
+        words, word_scores = to_words(tokens, scores, self.pipeline.config.uses_bert, self.pipeline.config.is_ngram)
         return Attribution(sample_id=sample_id, method=method, predicted=predicted, tokens=tokens,
                            scores=scores.astype(np.float32), words=words, word_scores=word_scores,
                            target=target, baseline_target=baseline_target)
@@ -155,8 +175,15 @@ def predicted_log_odds(logits: tf.Tensor, classes: tf.Tensor) -> tf.Tensor:
     return own - tf.reduce_logsumexp(others, axis=-1)
 
 
-def to_words(tokens: Sequence[str], scores: np.ndarray, is_bert: bool) -> tuple[list[str], list[float]]:
-    """What a reader sees: non-padding tokens with their scores; WordPieces merged for BERT."""
+def to_words(tokens: Sequence[str], scores: np.ndarray, is_bert: bool,
+             is_ngram: bool = False) -> tuple[list[str], list[float]]:
+    """What a reader sees: non-padding tokens with their scores; WordPieces merged for BERT; for
+    the n-gram family each n-gram's score split equally among its words (``split_among_words``)."""
+    if is_ngram:
+        from imdb.runtime.ngram_explain import split_among_words
+
+        words, word_scores = split_among_words(tokens, scores)
+        return words, [float(value) for value in word_scores]
     if is_bert:
         from imdb.text.wordpiece import merge_wordpieces
 

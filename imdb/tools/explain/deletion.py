@@ -4,6 +4,8 @@ For each review, the ``k`` words with the highest attribution towards the predic
 are deleted (replaced by padding, and masked out for BERT, exactly as padding looks to the
 model), and the drop in the predicted class's probability is compared with deleting ``k``
 random words of the same review. A faithful heatmap makes the first drop much larger.
+The n-gram family's gradient heatmaps score its tokens (n-grams), so k n-grams go; its exact
+heatmap scores words, so k words go, each with every n-gram containing it (``deletion_unit``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 from imdb.runtime import scoring
 from imdb.contract.config import Config
 from imdb.tools.explain.attribution import Attribution, Explainer
-from imdb.tools.explain.methods import DEFAULT_BASELINE, DEFAULT_STEPS, INTEGRATED_GRADIENTS
+from imdb.tools.explain.methods import DEFAULT_BASELINE, DEFAULT_STEPS, EXACT, INTEGRATED_GRADIENTS
 from imdb.tools.explain.split import TokenSpec
 from imdb.models.inference import batch_inputs, run_model_batched
 from imdb.runtime.pipeline import Pipeline
@@ -76,7 +78,7 @@ def _deletion_test(pipeline: Pipeline, explainer: Explainer, ids: list[str], met
     top_drop = drops.original - drops.top_k
     random_drop = drops.original - drops.random
     return {
-        "model": config.model, "method": method, "split": split, "n": len(ids), "k": k,
+        "model": config.model, "method": method, "unit": deletion_unit(method), "split": split, "n": len(ids), "k": k,
         "steps": steps if method == INTEGRATED_GRADIENTS else None, "baseline": explainer.baseline,
         "mean_drop_top_k": round(float(top_drop.mean()), 4),
         "mean_drop_random": round(float(random_drop.mean()), 4),
@@ -99,12 +101,13 @@ def deletion_drops(pipeline: Pipeline, model: Any, spec: TokenSpec, attributions
     review = spec.review_positions(inputs[spec.token_input])
     top_positions, random_positions = [], [[] for _ in range(repeats)]
     for row, item in enumerate(attributions):
-        candidates = np.flatnonzero(review[row])
-        count = min(k, len(candidates))
-        ranked = candidates[np.argsort(-item.scores[candidates], kind="stable")]
-        top_positions.append(ranked[:count])
-        for draw in random_positions:
-            draw.append(rng.choice(candidates, size=count, replace=False))
+        if item.method == EXACT:
+            top, draws = _word_deletions(item, k, rng, repeats)
+        else:
+            top, draws = _token_deletions(item, np.flatnonzero(review[row]), k, rng, repeats)
+        top_positions.append(top)
+        for draw, chosen in zip(random_positions, draws):
+            draw.append(chosen)
     original = _class_probability(model, inputs, classes)
     top_k = _class_probability(model, delete_positions(inputs, spec, top_positions), classes)
     random_runs = [_class_probability(model, delete_positions(inputs, spec, draw), classes)
@@ -113,6 +116,37 @@ def deletion_drops(pipeline: Pipeline, model: Any, spec: TokenSpec, attributions
     return DeletionDrops(original=original, top_k=top_k, random=np.mean(random_runs, axis=0),
                          flipped_top_k=top_k < half,
                          flipped_random=np.mean([run < half for run in random_runs], axis=0))
+
+
+def deletion_unit(method: str) -> str:
+    """What the test deletes k of: words for the exact n-gram heatmap (a word goes with every
+    n-gram containing it), model tokens otherwise (words; n-grams for the n-gram family)."""
+    return "word" if method == EXACT else "token"
+
+
+def _token_deletions(item: Attribution, candidates: np.ndarray, k: int, rng: np.random.Generator,
+                     repeats: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The k highest-scored review positions, and ``repeats`` draws of k random ones."""
+    count = min(k, len(candidates))
+    ranked = candidates[np.argsort(-item.scores[candidates], kind="stable")]
+    return ranked[:count], [rng.choice(candidates, size=count, replace=False) for _ in range(repeats)]
+
+
+def _word_deletions(item: Attribution, k: int, rng: np.random.Generator,
+                    repeats: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The positions of every n-gram holding one of the k highest-scored words, and the same for
+    ``repeats`` draws of k random words: the review as if those words were not in it."""
+    from imdb.runtime.ngram_explain import word_positions
+
+    by_word = word_positions(item.tokens)
+    words = list(by_word)
+    count = min(k, len(words))
+
+    def positions(chosen: Sequence[int]) -> np.ndarray:
+        return np.array(sorted({position for index in chosen for position in by_word[words[index]]}), dtype=np.int64)
+
+    ranked = np.argsort(-np.asarray(item.word_scores, dtype=np.float64), kind="stable")[:count]
+    return positions(ranked), [positions(rng.choice(len(words), size=count, replace=False)) for _ in range(repeats)]
 
 
 def delete_positions(inputs: dict[str, np.ndarray], spec: TokenSpec, positions: Sequence[np.ndarray]) -> dict[str, np.ndarray]:

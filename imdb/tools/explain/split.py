@@ -54,9 +54,13 @@ class TokenSpec:
 
 
 def token_spec(config: Config, encoder: Any) -> TokenSpec:
-    """The family's token layout, read from its encoder (the binder's own)."""
+    """The family's token layout, read from its encoder (the binder's own).
+
+    The ensemble is attributed at its BERT member's WordPiece embedding (found inside the nested
+    model): its heatmaps show the words as BERT reads them, and a word deleted in the deletion test
+    leaves the n-gram ids as they were, so that test measures the BERT half's share of the verdict."""
     token_input = encoder.input_names[0]
-    if config.is_bert:
+    if config.uses_bert:
         return TokenSpec(token_input=token_input, embedding_layer=BERT_EMBEDDING_LAYER, pad_id=encoder.pad_id,
                          special_ids=frozenset({encoder.cls_id, encoder.sep_id}), mask_input=ATTENTION_MASK)
     from imdb.text.words import PAD_ID

@@ -18,7 +18,7 @@ import numpy as np
 
 from imdb.runtime import scoring
 from imdb.contract.config import KERAS_FORMAT, Config
-from imdb.tools.explain import DEFAULT_METHOD, Explainer
+from imdb.tools.explain import EXACT_FAMILIES, Explainer, default_method
 from imdb.models.inference import DEFAULT_BATCH_SIZE, predict_logits
 from imdb.models.loading import load_inference_model, load_keras_model
 from imdb.runtime.pipeline import Pipeline
@@ -31,8 +31,10 @@ from imdb.tools.report.latent import extract
 from imdb.tools.calibration import calibration, fit_temperature
 from imdb.tools.report.classes import ClassErrors, class_errors
 from imdb.tools.report.mislabeled import LabelIssues, find_label_issues
+from imdb.tools.report.phrases import PhraseTable, deciding_phrases
 from imdb.tools.report.samples import Predictions, Samples, collect, score
-from imdb.tools.report.settings import (CALIBRATION_FIT_SAMPLES, DEFAULT_CALIBRATION_FIT_SAMPLES, AnalysisError, DEFAULT_CLUSTER_METHOD, DEFAULT_CLUSTERS, DEFAULT_LAYER,
+from imdb.tools.report.settings import (CALIBRATION_FIT_SAMPLES, DECIDING_NGRAMS, DEFAULT_CALIBRATION_FIT_SAMPLES,
+                                        AnalysisError, DEFAULT_CLUSTER_METHOD, DEFAULT_CLUSTERS, DEFAULT_LAYER,
                                         DEFAULT_PROBE_FAILING, DEFAULT_PROJECTION, DEFAULT_SPACE, DEFAULT_SPLIT,
                                         DEFAULT_TOP, MODEL_SPACE, REPORTS_DIR, default_faithfulness_samples,
                                         default_steps, faithfulness_methods)
@@ -61,8 +63,9 @@ class AnalyzeOptions:
     cluster_method: str = DEFAULT_CLUSTER_METHOD
     clusters: int = DEFAULT_CLUSTERS
     top: int = DEFAULT_TOP
-    method: str = DEFAULT_METHOD
-    # None: the analysed family's default (``settings.default_steps`` / ``default_faithfulness_samples``).
+    # None: the analysed family's default (``default_method``: exact for the n-gram family, else
+    # integrated gradients; ``settings.default_steps`` / ``default_faithfulness_samples``).
+    method: str | None = None
     steps: int | None = None
     faithfulness_samples: int | None = None
     compare: str | None = None
@@ -77,7 +80,7 @@ class AnalyzeOptions:
 
     def for_family(self, family: str) -> "AnalyzeOptions":
         """These options with the unset integration steps and deletion-test size filled in for ``family``."""
-        return replace(self, steps=self.steps or default_steps(family),
+        return replace(self, method=self.method or default_method(family), steps=self.steps or default_steps(family),
                        faithfulness_samples=(default_faithfulness_samples(family) if self.faithfulness_samples is None
                                              else self.faithfulness_samples))
 
@@ -121,6 +124,7 @@ class Analysis:
     heatmaps: dict[str, dict[str, Heatmap]] = field(default_factory=dict)
     faithfulness: list[dict[str, Any]] = field(default_factory=list)
     behaviour: "Behaviour | None" = None
+    phrases: list[PhraseTable] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -174,6 +178,9 @@ def run_analysis(config: Config, options: AnalyzeOptions, timer: StepTimer) -> A
             _compare(analysis, config, options)
     with timer("calibration"):
         _calibrate(analysis, options)
+    if config.model in EXACT_FAMILIES:
+        with timer("deciding n-grams"):
+            analysis.phrases = _phrases(run)
     with timer("heatmaps"):
         _heatmaps(analysis, options)
     if options.probes and pipeline.polarity is None:
@@ -187,6 +194,16 @@ def run_analysis(config: Config, options: AnalyzeOptions, timer: StepTimer) -> A
             analysis.faithfulness = _faithfulness(config, options, model)
     analysis.timings = timer.rounded()
     return analysis
+
+
+def _phrases(run: ModelRun) -> list[PhraseTable]:
+    """The n-gram model's strongest weights per class, from the asset the dashboard reads
+    (checked against the Keras model), with its training-split document counts."""
+    from imdb.tools.explain.exact import served_weights
+
+    pipeline = run.pipeline
+    weights = served_weights(pipeline, run.explainer.model)
+    return deciding_phrases(weights, pipeline.encoder.vocabulary.tokens, pipeline.labels, DECIDING_NGRAMS)
 
 
 def content_vectors(pipeline: Pipeline, ids: list[str]) -> np.ndarray:

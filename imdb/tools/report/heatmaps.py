@@ -4,7 +4,9 @@ Why through ``leap_components``: on the platform a heatmap reaches the ``review`
 visualizer through its ``heatmap_function`` (``heatmap_per_token``) and is drawn on the
 tokens ``review_text`` shows. The report takes the same two steps, so a word highlighted
 here is the word the dashboard would highlight. BERT's WordPieces are then merged into
-words for reading.
+words for reading. The n-gram family shows words (each once, as its model reads a bag), each
+n-gram's score split among its words: with its default ``exact`` method these are the scores
+the dashboard's heatmap function serves (``components.exact_ngram_heatmap``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 
 from imdb.runtime import components
 from imdb.runtime import visuals
-from imdb.tools.explain import Attribution, Explainer, to_words
+from imdb.tools.explain import Attribution, Explainer, method_for, to_words
 from imdb.runtime.pipeline import Pipeline
 
 # Colour of a word supporting the predicted class, and of one arguing against it (RGB).
@@ -42,7 +44,8 @@ def heatmaps(pipeline: Pipeline, explainer: Explainer, ids: Sequence[str], metho
              progress: bool = True) -> dict[str, Heatmap]:
     """Heatmaps for ``ids`` (duplicates computed once), keyed by sample id."""
     unique = list(dict.fromkeys(ids))
-    attributions = explainer.explain(unique, method, steps=steps, progress=progress) if unique else []
+    chosen = method_for(pipeline.config.model, method)
+    attributions = explainer.explain(unique, chosen, steps=steps, progress=progress) if unique else []
     return {item.sample_id: from_attribution(pipeline, item) for item in attributions}
 
 
@@ -50,9 +53,12 @@ def from_attribution(pipeline: Pipeline, attribution: Attribution) -> Heatmap:
     """Scores mapped onto the tokens by the binder's heatmap_function and review visualizer."""
     token_ids = pipeline.model_input(attribution.sample_id, pipeline.encoder.input_names[0])
     review = components.review_text(pipeline, token_ids)
-    per_token = components.heatmap_per_token(pipeline, attribution.scores)
+    if pipeline.config.is_ngram:
+        per_token = components.ngram_word_heatmap(pipeline, token_ids, attribution.scores)
+    else:
+        per_token = components.heatmap_per_token(pipeline, attribution.scores)
     payload = visuals.text_payload(review.data, per_token)
-    words, scores = to_words(payload.data, np.asarray(payload.heatmap), pipeline.config.is_bert)
+    words, scores = to_words(payload.data, np.asarray(payload.heatmap), pipeline.config.uses_bert)
     return Heatmap(sample_id=attribution.sample_id, predicted=attribution.predicted, words=words, scores=scores)
 
 

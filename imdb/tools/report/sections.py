@@ -241,18 +241,42 @@ def compare_section(analysis: Analysis) -> Section:
     return Section("compare", f"7. Model vs model: {name_a} vs {name_b}", body)
 
 
-METHOD_NAMES = {"ig": "integrated gradients", "gradxinput": "gradient × input"}
+METHOD_NAMES = {"ig": "integrated gradients", "gradxinput": "gradient × input", "exact": "exact (n-gram weights)"}
+DELETED_UNITS = {"word": "words", "token": "tokens"}
+
+
+def phrases_section(analysis: Analysis) -> Section:
+    """The n-gram model's strongest weights per class, with their training-split document counts."""
+    labels = analysis.labels
+    note = ("<p class='note'>The model's logits are its bias plus one weight per distinct n-gram of the review. "
+            "Weight: what the n-gram adds to the logit of the class minus the mean logit of the other classes "
+            "(two classes: positive minus negative logit) whenever it is in a review; the word heatmaps split it "
+            "equally among the n-gram's words. Reviews: training reviews containing the n-gram, in all and per "
+            "class.</p>")
+    parts = [note]
+    for table in analysis.phrases:
+        rows = [(str(rank), phrase.ngram, f"{phrase.weight:+.3f}", f"{phrase.documents:,}",
+                 *[f"{count:,}" for count in phrase.documents_per_class])
+                for rank, phrase in enumerate(table.phrases, start=1)]
+        parts.append(f"<h3 class='phrases'>{html.escape(table.direction.capitalize())} "
+                     f"{html.escape(table.target)}: the {len(rows)} strongest n-grams</h3>")
+        parts.append(table_html(("rank", "n-gram", "weight", "training reviews",
+                                 *[f"reviews {name}" for name in labels]), rows, text_columns=(1,)))
+    return Section("phrases", "The words and phrases that decide", "\n".join(parts))
 
 
 def faithfulness_section(analysis: Analysis) -> Section:
     """The deletion test per heatmap method: are the highlighted words the ones the model uses?"""
-    rows = [(METHOD_NAMES.get(row["method"], row["method"]), f"{row['n']:,}", str(row["k"]),
+    rows = [(METHOD_NAMES.get(row["method"], row["method"]), f"{row['n']:,}",
+             f"{row['k']} {DELETED_UNITS.get(row.get('unit', 'token'), 'tokens')}",
              _num(row["mean_drop_top_k"]), _num(row["mean_drop_random"]), _num(row["margin"]),
              _pct(row["win_rate"]), f"{_pct(row['flip_rate_top_k'])} / {_pct(row['flip_rate_random'])}")
             for row in analysis.faithfulness]
     note = ("<p class='note'>Delete the k highest-scored words of each review (replace them by padding) versus k "
             "random words, and measure the drop of the predicted class's probability. Faithful heatmaps make "
-            "the first drop much larger than the second.</p>")
+            "the first drop much larger than the second. Tokens are the model's: words for dense and CNN, "
+            "WordPieces for BERT, n-grams for the n-gram family, whose exact heatmap instead deletes k words, "
+            "each with every n-gram containing it.</p>")
     table = table_html(("method", "reviews", "k", "drop, top-k words", "drop, random words", "margin",
                         "top-k hurts more", "prediction flips (top-k / random)"), rows)
     return Section("faithfulness", "Word heatmaps: faithfulness (deletion test)", note + table)
@@ -345,6 +369,8 @@ def all_sections(analysis: Analysis) -> list[Section]:
     """The sections in page order; the comparison only when a second model was given."""
     sections = [summary_section(analysis), population_section(analysis), clusters_section(analysis),
                 metadata_section(analysis), samples_section(analysis), mislabeled_section(analysis)]
+    if analysis.phrases:
+        sections.append(phrases_section(analysis))
     if analysis.calibration:
         sections.append(calibration_section(analysis))
     if analysis.comparison is not None:

@@ -4,7 +4,7 @@ Why separate: ``imdb-leap`` builds every sub-command's parser at start-up, and o
 as choices must not import the libraries that compute them.
 """
 
-from imdb.tools.explain.methods import DEFAULT_STEPS, METHODS
+from imdb.tools.explain.methods import DEFAULT_STEPS, family_methods
 
 
 class AnalysisError(ValueError):
@@ -34,10 +34,12 @@ DEFAULT_CLUSTER_METHOD = "kmeans"
 DEFAULT_CLUSTERS = 8
 # Training reviews (label-balanced) whose logits fit each model's temperature for the report's
 # calibration section: enough for one scalar, cheap even for BERT on a CPU.
-CALIBRATION_FIT_SAMPLES = {"bert": 256}
+CALIBRATION_FIT_SAMPLES = {"bert": 256, "ensemble": 256}
 DEFAULT_CALIBRATION_FIT_SAMPLES = 2000
 # Reviews of the analysed split used for the heatmap deletion test (k: imdb.tools.explain's default).
 DEFAULT_FAITHFULNESS_SAMPLES = 200
+# "The words and phrases that decide" (n-gram family): n-grams listed per class and direction.
+DECIDING_NGRAMS = 20
 # Failing probe cases shown with a heatmap, per capability and model, in the Behaviour section.
 DEFAULT_PROBE_FAILING = 2
 # Per-family defaults of the heatmaps and their deletion test, for the families whose
@@ -50,10 +52,12 @@ DEFAULT_PROBE_FAILING = 2
 # 100-review deletion test of the heatmap method alone, which keeps `analyze --model bert` on
 # the whole validation split within 10 minutes; the word models keep 32 steps, both methods
 # tested. ``--ig-steps`` and ``--faithfulness-samples`` override these; the report names what ran.
-FAMILY_STEPS = {"bert": 4}
-FAMILY_FAITHFULNESS_SAMPLES = {"bert": 100}
+# The ensemble's attributions are BERT's backward passes too (its heatmaps are taken at BERT's
+# WordPiece embedding, see imdb.tools.explain.split.token_spec), so it takes BERT's defaults.
+FAMILY_STEPS = {"bert": 4, "ensemble": 4}
+FAMILY_FAITHFULNESS_SAMPLES = {"bert": 100, "ensemble": 100}
 # Families whose deletion test covers only the heatmap method shown (the others: every method).
-SHOWN_METHOD_FAITHFULNESS = frozenset({"bert"})
+SHOWN_METHOD_FAITHFULNESS = frozenset({"bert", "ensemble"})
 
 
 def default_steps(family: str) -> int:
@@ -67,5 +71,6 @@ def default_faithfulness_samples(family: str) -> int:
 
 
 def faithfulness_methods(family: str, shown: str) -> tuple[str, ...]:
-    """The methods the deletion test compares for ``family``, ``shown`` being the heatmaps' method."""
-    return (shown,) if family in SHOWN_METHOD_FAITHFULNESS else METHODS
+    """The methods the deletion test compares for ``family``, ``shown`` being the heatmaps' method
+    (for the n-gram family: its exact heatmap beside both gradient methods)."""
+    return (shown,) if family in SHOWN_METHOD_FAITHFULNESS else family_methods(family)

@@ -19,6 +19,7 @@ from imdb.contract.files import atomic_write_text
 from imdb.tools.report import sections, static
 from imdb.tools.report.analysis import Analysis, ModelRun
 from imdb.tools.report.page import page_html
+from imdb.tools.report.phrases import phrases_json
 from imdb.tools.report.samples import LABEL_METADATA
 
 INDEX_FILE = "index.html"
@@ -164,6 +165,8 @@ def summary_json(analysis: Analysis) -> dict[str, Any]:
         "faithfulness": list(analysis.faithfulness),
         "timings": dict(analysis.timings),
     }
+    if analysis.phrases:
+        result["deciding_ngrams"] = phrases_json(analysis.phrases, analysis.labels)
     if analysis.behaviour is not None:
         from imdb.tools.probes.run import summary_json as probes_json
 
