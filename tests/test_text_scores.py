@@ -81,6 +81,19 @@ def test_one_word_review_is_finite() -> None:
     assert all(math.isfinite(value) for value in score_text("Wonderful"))
 
 
+def test_a_worker_scores_without_importing_nltk(reviews: list, tmp_path: Path) -> None:
+    """A worker loads TextBlob's lexicon without the package's blob classes (NLTK, SciPy): the
+    same scores, a fraction of the start-up."""
+    source, target = tmp_path / "texts.json", tmp_path / "scores.json"
+    texts = [review.text for review in reviews[:SMALL_WORKER_MINIMUM]]
+    source.write_text(json.dumps(texts), encoding="utf-8")
+    probe = (f"import sys; from imdb.runtime.text_scoring import main; main({[str(source), str(target)]!r}); "
+             f"print('nltk' in sys.modules, 'scipy' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO_ROOT, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "False False"
+    assert json.loads(target.read_text(encoding="utf-8")) == [list(score_text(text)) for text in texts]
+
+
 def test_parallel_workers_give_the_serial_scores_in_order(reviews: list, monkeypatch: pytest.MonkeyPatch,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(text_scores, "MIN_REVIEWS_PER_WORKER", SMALL_WORKER_MINIMUM)
