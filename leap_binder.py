@@ -4,7 +4,9 @@ Preprocess, input and ground-truth encoders, metadata, loss, metrics and visuali
 model family comes from ``imdb/project_config.yaml`` (or ``IMDB_MODEL``): the word models
 read ``input_tokens``; the BERT family reads ``input_ids``, ``attention_mask`` and
 ``token_type_ids``, registered only when it is configured; the ensemble reads all four (BERT's
-three, then the n-gram ids as ``input_tokens``) and shows the review as BERT reads it.
+three, then the n-gram ids as ``input_tokens``) and shows the review as BERT reads it. The
+unlabelled preprocess (aclImdb's ``train/unsup/`` reviews) is registered only when the source
+holds unlabelled reviews.
 """
 
 from typing import List
@@ -24,6 +26,7 @@ from code_loader.inner_leap_binder.leapbinder_decorators import (
     tensorleap_input_encoder,
     tensorleap_metadata,
     tensorleap_preprocess,
+    tensorleap_unlabeled_preprocess,
 )
 
 from imdb.contract.model_files import ATTENTION_MASK, INPUT_IDS, TOKEN_TYPE_IDS, WORD_INPUT
@@ -35,11 +38,19 @@ CONFIG = get_pipeline().config
 # (task: rating), or a table's label column's (read from the corpus's index).
 LABELS = list(get_pipeline().labels)
 REVIEW_FIELDS = components.review_types(get_pipeline())
+# Whether the source holds unlabelled reviews to serve (and their state is registered).
+HAS_UNLABELED = bool(get_pipeline().unlabeled_ids())
 
 
 @tensorleap_preprocess()
 def preprocess() -> List[PreprocessResponse]:
     return components.preprocess_responses(get_pipeline())
+
+
+if HAS_UNLABELED:
+    @tensorleap_unlabeled_preprocess()
+    def unlabeled_preprocess() -> PreprocessResponse:
+        return components.unlabeled_response(get_pipeline())
 
 
 if CONFIG.uses_bert:

@@ -2,7 +2,8 @@
 
 ``load_model`` returns the model chosen by ``imdb/project_config.yaml`` (family and format:
 by default an onnxruntime session of ``model/<family>.onnx``, the file ``leap push -m``
-uploads); ``integration_test`` only calls decorated functions, as code-loader requires.
+uploads); ``integration_test`` only calls decorated functions, as code-loader requires, and on
+the unlabelled state only those that need no ground truth (as the platform does).
 Running this file checks a few samples of every split locally and plots one sample's
 visualizers; only that local run imports code-loader's ``visualize`` (and so matplotlib),
 which the platform, installing ``requirements.txt`` alone, does not have: there it says so in
@@ -15,10 +16,12 @@ import sys
 import imdb  # noqa: F401  (switches code-loader analytics off before code_loader is imported)
 
 from code_loader.contract.datasetclasses import PredictionTypeHandler
+from code_loader.contract.enums import DataStateType
 from code_loader.inner_leap_binder.leapbinder_decorators import tensorleap_integration_test, tensorleap_load_model
 
 from leap_binder import (
     CONFIG,
+    HAS_UNLABELED,
     LABELS,
     accuracy,
     REVIEW_FIELDS,
@@ -46,6 +49,8 @@ from imdb.models.loading import load_inference_model
 
 if REVIEW_FIELDS:
     from leap_binder import metadata_review
+if HAS_UNLABELED:
+    from leap_binder import unlabeled_preprocess
 if CONFIG.uses_bert:
     from leap_binder import attention_mask, input_ids, token_type_ids
 if not CONFIG.is_bert:
@@ -88,16 +93,11 @@ def integration_test(sample_id, subset):
     outputs = _predict(load_model(), inputs)
     prediction = outputs[0]
     latent = outputs[1]
-    gt = sentiment(sample_id, subset)
 
     model_latent_space(latent)
     content_latent_space(sample_id, subset)
-
-    categorical_crossentropy(gt, prediction)
-    accuracy(gt, prediction)
-    class_recall(gt, prediction)
     confidence(prediction)
-    confusion_matrix(gt, prediction)
+    review_visualizer(inputs[token_input(CONFIG)])
     metadata_label(sample_id, subset)
     metadata_text(sample_id, subset)
     metadata_sentiment_lexicon(sample_id, subset)
@@ -105,20 +105,33 @@ def integration_test(sample_id, subset):
         metadata_review(sample_id, subset)
     metadata_readability(sample_id, subset)
     metadata_probe(sample_id, subset)
+    # The mapping pass runs with a training state, so every component below is mapped too.
+    if subset.state == DataStateType.unlabeled:
+        return
 
-    review_visualizer(inputs[token_input(CONFIG)])
+    gt = sentiment(sample_id, subset)
+    categorical_crossentropy(gt, prediction)
+    accuracy(gt, prediction)
+    class_recall(gt, prediction)
+    confusion_matrix(gt, prediction)
     probabilities_visualizer(prediction, gt)
     ground_truth_visualizer(gt)
 
 
-def run_local_check(samples_per_split: int = SAMPLES_PER_SPLIT) -> int:
-    """Run the integration test on the first samples of every split (the probe state included);
-    return how many ran."""
-    checked = 0
-    for subset in preprocess():
+def served_subsets() -> list:
+    """Every preprocess response the platform gets: the labelled states (the probe state
+    included), then the unlabelled state where the source has one."""
+    return [*preprocess(), *([unlabeled_preprocess()] if HAS_UNLABELED else [])]
+
+
+def run_local_check(samples_per_split: int = SAMPLES_PER_SPLIT) -> dict[str, int]:
+    """Run the integration test on the first samples of every served state; return how many
+    ran per state (``DataStateType`` name)."""
+    checked: dict[str, int] = {}
+    for subset in served_subsets():
         for sample_id in subset.sample_ids[:samples_per_split]:
             integration_test(sample_id, subset)
-            checked += 1
+            checked[subset.state.name] = checked.get(subset.state.name, 0) + 1
     return checked
 
 
@@ -142,7 +155,9 @@ def main() -> int:
     """The vendor's local check: the integration test on every split, then the first sample's
     visualizers plotted — or, where matplotlib is absent (the platform's requirements-only
     venv), one line saying the plots were skipped and how to get them."""
-    print(f"integration test passed on {run_local_check()} samples ({CONFIG.model}, {CONFIG.model_format})")
+    checked = run_local_check()
+    states = ", ".join(f"{state} {count}" for state, count in checked.items())
+    print(f"integration test passed on {sum(checked.values())} samples ({states}; {CONFIG.model}, {CONFIG.model_format})")
     if importlib.util.find_spec("matplotlib") is None:
         print("plots skipped: matplotlib is not installed (pip install matplotlib, or poetry install, to see them)")
         return 0

@@ -35,6 +35,12 @@ from imdb.data.review import LABEL_DIRS
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
 DEFAULT_IMDB_TARBALL = SHARED_DIR / "data" / "aclImdb-train.tar.gz"
+# The 50,000 unlabelled reviews (train/unsup/ and urls_unsup.txt) in the original layout.
+UNSUP_TARBALL = SHARED_DIR / "data" / "aclImdb-unsup.tar.gz"
+# The combined archive is written once per session; level 1 compresses 3x faster than the default.
+COMBINED_GZIP_LEVEL = 1
+# Real unlabelled reviews in the small official-style layout.
+SAMPLE_UNSUP = 12
 DEFAULT_BERT_CHECKPOINT = SHARED_DIR / "models" / "all-MiniLM-L6-v2"
 ENV_IMDB_DATA = "IMDB_DATA"
 ENV_BERT_CHECKPOINT = "IMDB_BERT_CHECKPOINT"
@@ -181,6 +187,41 @@ def extracted_imdb(imdb_tarball: Path, tmp_path_factory: pytest.TempPathFactory)
 
 
 @pytest.fixture(scope="session")
+def unsup_tarball() -> Path:
+    """The real unlabelled reviews (``../shared/data/aclImdb-unsup.tar.gz``); never skipped."""
+    if not UNSUP_TARBALL.is_file():
+        pytest.fail(f"the unlabelled IMDB reviews are required: {UNSUP_TARBALL} does not exist", pytrace=False)
+    return UNSUP_TARBALL
+
+
+@pytest.fixture(scope="session")
+def combined_tarball(imdb_tarball: Path, unsup_tarball: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The training archive and the unlabelled reviews side by side in one ``.tar.gz``, as the
+    official archive has them (``aclImdb/train/{neg,pos,unsup}/``); streamed, never extracted."""
+    target = tmp_path_factory.mktemp("combined") / "aclImdb-train-unsup.tar.gz"
+    with gzip.open(target, "wb", compresslevel=COMBINED_GZIP_LEVEL) as raw, \
+            tarfile.open(fileobj=raw, mode="w|") as combined:
+        for source in (imdb_tarball, unsup_tarball):
+            with tarfile.open(source, "r|gz") as archive:
+                for member in archive:
+                    combined.addfile(member, archive.extractfile(member) if member.isfile() else None)
+    return target
+
+
+def _unsup_head(unsup_tarball: Path, count: int) -> dict[str, bytes]:
+    """The first ``count`` unlabelled reviews by review id, and their lines of ``urls_unsup.txt``."""
+    members: dict[str, bytes] = {}
+    with tarfile.open(unsup_tarball, "r|gz") as archive:
+        for member in archive:
+            parts = member.name.split("/")
+            if member.isfile() and len(parts) == 4 and parts[2] == "unsup" and int(parts[3].split("_")[0]) < count:
+                members[member.name] = archive.extractfile(member).read()
+            elif member.isfile() and parts[-1] == "urls_unsup.txt":
+                members[member.name] = b"".join(archive.extractfile(member).read().splitlines(keepends=True)[:count])
+    return members
+
+
+@pytest.fixture(scope="session")
 def _head_members(imdb_tarball: Path) -> dict[str, bytes]:
     """The first reviews of each label and the urls files, streamed from the real tarball (no
     extraction, so tests that only need a few real reviews stay fast)."""
@@ -215,8 +256,9 @@ def layout_sample(_head_members: dict[str, bytes]) -> LayoutSample:
 
 
 @pytest.fixture(scope="session")
-def official_sample(_head_members: dict[str, bytes], layout_sample: LayoutSample) -> LayoutSample:
-    """An aclImdb_v1-style layout: train, test (real train reviews renumbered), unsup and .feat files."""
+def official_sample(_head_members: dict[str, bytes], layout_sample: LayoutSample, unsup_tarball: Path) -> LayoutSample:
+    """An aclImdb_v1-style layout: train, test (real train reviews renumbered), a few real unsup
+    reviews with their urls, and .feat files."""
     members = dict(layout_sample.members)
     first, last = SAMPLE_TRAIN_PER_LABEL, SAMPLE_TRAIN_PER_LABEL + SAMPLE_TEST_PER_LABEL
     for name, data in _head_members.items():
@@ -230,11 +272,11 @@ def official_sample(_head_members: dict[str, bytes], layout_sample: LayoutSample
     members.update({
         "aclImdb/README": b"Large Movie Review Dataset v1.0\n",
         "aclImdb/imdb.vocab": b"the\nand\n",
-        "aclImdb/train/unsup/0_0.txt": b"An unlabelled review that must be ignored.",
-        "aclImdb/train/urls_unsup.txt": b"http://www.imdb.com/title/tt0000001/usercomments\n",
         "aclImdb/train/labeledBow.feat": b"9 0:9 1:1\n",
+        "aclImdb/train/unsupBow.feat": b"0 0:9 1:1\n",
         "aclImdb/test/labeledBow.feat": b"9 0:9 1:1\n",
     })
+    members.update(_unsup_head(unsup_tarball, SAMPLE_UNSUP))
     return LayoutSample(members)
 
 

@@ -26,8 +26,11 @@ def test_bench_reports_every_section_with_the_official_example_ratio(imdb_tarbal
                                env=leap_test.check_env(imdb_tarball, tmp_path / "cache"))
     assert completed.returncode == 0, completed.stderr[-3000:]
     result = json.loads(completed.stdout.strip().splitlines()[-1])
-    assert {"official_example_ratio", "machine", "data", "binder", "pass", "official_example",
+    assert {"official_example_ratio", "machine", "data", "cold_start", "binder", "pass", "official_example",
             "naive_textblob_per_call", "faithfulness", "linear_reference", "probes", "memory"} <= set(result)
+    cold = result["cold_start"]
+    assert cold["reviews"] == 2 * BENCH_LIMIT and cold["unlabeled"] == 0, "the training archive has no unsup/"
+    assert cold["scores_identical"] and cold["later_start"]["computed"] == 0
     linear = result["linear_reference"]
     assert linear["training"] == linear["validation"] == BENCH_LIMIT
     for features in ("unigram", "unigram_bigram", "unigram_all_words"):
@@ -74,7 +77,7 @@ def test_bench_reports_every_section_with_the_official_example_ratio(imdb_tarbal
     memory = result["memory"]
     assert memory["per_section"] is True, "Linux lets the bench reset the high-water mark per section"
     sections = memory["sections_peak_rss_mb"]
-    assert {"data", "binder", "pass", "baselines", "faithfulness", "projection", "linear_reference",
+    assert {"data", "cold_start", "binder", "pass", "baselines", "faithfulness", "projection", "linear_reference",
             "probes"} <= set(sections)
     assert memory["peak_rss_mb"] >= max(sections.values())
     assert sections[memory["largest_section"]] == max(sections.values())

@@ -28,6 +28,12 @@ HOSTILE = {
     "neg/1_2.txt": "worst 😡😡 film ever \u202eעברית\u202c\x00\x07".encode(),
     "neg/2_3.txt": b"zzyzx qwfp blorft snargle",
 }
+# Unlabelled reviews (train/unsup/, no urls_unsup.txt): as hostile, served as the unlabelled state.
+UNSUP_HOSTILE = {
+    "unsup/0_0.txt": b"",
+    "unsup/1_0.txt": b"an unrated \xff\xfe review \xc3\x28 of a film",
+    "unsup/2_0.txt": "a fine film 😀 \u202eעברית\u202c".encode(),
+}
 
 
 def write_hostile_corpus(base: Path) -> Path:
@@ -43,7 +49,8 @@ def write_hostile_corpus(base: Path) -> Path:
                 (folder / f"{review_id}_{rating}.txt").write_text(f"{text} number {review_id}")
             urls.append(f"http://www.imdb.com/title/tt{review_id:07d}{label == 'pos':d}/usercomments")
         (root / "train" / f"urls_{label}.txt").write_text("\n".join(urls) + "\n")
-    for relative, content in HOSTILE.items():
+    (root / "train" / "unsup").mkdir()
+    for relative, content in {**HOSTILE, **UNSUP_HOSTILE}.items():
         (root / "train" / relative).write_bytes(content)
     return root
 
@@ -95,6 +102,28 @@ def test_every_hostile_review_flows_through_every_component(pipeline: Pipeline) 
     hostile_ids = {f"train/{name.removesuffix('.txt')}" for name in HOSTILE}
     assert hostile_ids <= set(pipeline.corpus)
     check_every_component(pipeline, load_keras_model(pipeline.config))
+
+
+def test_unlabelled_reviews_flow_through_every_component_that_needs_no_label(pipeline: Pipeline) -> None:
+    response = components.unlabeled_response(pipeline)
+    ids = [f"train/{name.removesuffix('.txt')}" for name in UNSUP_HOSTILE]
+    assert response.sample_ids == ids and not set(ids) & set(pipeline.corpus)
+    logits = predict_logits(pipeline, load_keras_model(pipeline.config), ids, progress=False)
+    assert np.isfinite(logits).all()
+    for sample_id, sample_logits in zip(ids, logits):
+        meta = pipeline.metadata(sample_id)
+        assert meta.label == "unlabeled" and components.review_metadata(meta) == {"rating": 0, "movie_id": ""}
+        assert set(components.text_metadata(meta)) == set(components.TEXT_TYPES)
+        assert set(components.lexicon_metadata(meta)) == set(components.LEXICON_TYPES)
+        assert all(np.isfinite(value) for value in components.readability_metadata(meta).values())
+        assert components.probe_metadata(pipeline.probe_case(sample_id)) == components.NOT_A_PROBE
+        assert np.isfinite(components.content_latent(pipeline, sample_id)).all()
+        assert 0.5 <= components.confidence(sample_logits)["confidence"][0] <= 1.0
+        tokens = pipeline.model_input(sample_id, pipeline.encoder.input_names[0])
+        assert len(components.review_text(pipeline, tokens).data) == pipeline.config.sequence_length
+        with pytest.raises(ValueError, match="no ground truth"):
+            pipeline.ground_truth(sample_id)
+    assert pipeline.metadata(ids[0]).empty and "\ufffd" in pipeline.corpus[ids[1]].text
 
 
 @pytest.mark.parametrize("sample_id", ["train/pos/0_10", "train/pos/1_9", "train/pos/2_8"])

@@ -26,6 +26,8 @@ CLI_TIMEOUT_S = 900
 # Training, validation and the behavioural probes (the classes have a polarity).
 STATES_WITH_PROBES = 3
 STATES_WITHOUT_PROBES = 2
+# The unlabelled reviews of the official-style sample (``official_sample`` in conftest.py).
+OFFICIAL_SAMPLE_UNLABELED = 12
 
 
 def _cli(env: dict[str, str], *args: str, quiet: bool = True) -> dict:
@@ -63,6 +65,7 @@ def test_imdb_rating_with_the_shipped_rating_model(official_tarball: Path, tmp_p
     verdict = _check_integration(env, list(RATING_NAMES), STATES_WITH_PROBES + 1)
     assert "review_rating" not in verdict["metadata"], "under task: rating the rating is the label"
     assert "review_movie_id" in verdict["metadata"]
+    assert verdict["lengths"]["unlabeled"] == OFFICIAL_SAMPLE_UNLABELED, "the unrated reviews beside the 8 classes"
 
 
 @pytest.fixture(scope="module")

@@ -63,6 +63,8 @@ def _same_reviews(left: Corpus, right: Corpus) -> None:
     for split in left.splits:
         assert left.ids(split) == right.ids(split)
     assert all(left[sample_id] == right[sample_id] for sample_id in right)
+    assert left.unlabeled_ids() == right.unlabeled_ids()
+    assert all(left[sample_id] == right[sample_id] for sample_id in right.unlabeled_ids())
 
 
 def test_bucket_tarball_yields_the_same_reviews(seeded_bucket: str, data_root: Path, imdb_corpus: Corpus) -> None:
@@ -118,7 +120,8 @@ def test_bucket_tree_yields_the_same_reviews(gcs_server, official_sample, offici
     tree = official_sample.write_tree(tmp_path / "tree")
     names = upload(tree, "gs://imdb-tree/v1", fresh_root)
     assert all(name.startswith("v1/aclImdb/") for name in names)
-    assert not [name for name in names if "unsup" in name or name.endswith(".feat")]
+    assert not [name for name in names if name.endswith(".feat")]
+    assert [name for name in names if "/train/unsup/" in name], "the unlabelled reviews are staged too"
     from_bucket = load_corpus("gs://imdb-tree/v1", fresh_root)
     assert from_bucket.splits == ("training", "validation", "test")
     _same_reviews(from_bucket, load_corpus(official_tarball, fresh_root))

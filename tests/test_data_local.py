@@ -111,7 +111,13 @@ def test_official_layout_exposes_the_test_split(official_tarball: Path, official
     first_positive = next(i for i in corpus.ids("test") if i.startswith("test/pos/0_"))
     assert corpus[first_positive].text == official_sample.members[f"aclImdb/{first_positive}.txt"].decode()
     assert corpus[first_positive].movie_id.startswith("tt")
-    assert len(corpus) == len(train_ids) + len(corpus.ids("test"))  # unsup reviews are ignored
+    assert len(corpus) == len(train_ids) + len(corpus.ids("test")), "len counts the labelled reviews"
+    unsup = sorted((name for name in official_sample.members if name.startswith("aclImdb/train/unsup/")),
+                   key=lambda name: int(name.rsplit("/", 1)[1].split("_")[0]))
+    assert corpus.unlabeled_ids() == [name.removeprefix("aclImdb/").removesuffix(".txt") for name in unsup]
+    first = corpus[corpus.unlabeled_ids()[0]]
+    assert (first.split, first.label, first.rating) == ("unlabeled", -1, 0) and first.movie_id.startswith("tt")
+    assert not set(corpus.unlabeled_ids()) & set(corpus), "no unlabelled review is in a split"
 
 
 def test_official_layout_from_directory_matches_tarball(official_tarball: Path, official_sample,
@@ -121,6 +127,8 @@ def test_official_layout_from_directory_matches_tarball(official_tarball: Path, 
     for split in from_tarball.splits:
         assert from_tree.ids(split) == from_tarball.ids(split)
     assert all(from_tree[sample_id] == from_tarball[sample_id] for sample_id in from_tarball)
+    assert from_tree.unlabeled_ids() == from_tarball.unlabeled_ids() != []
+    assert all(from_tree[sample_id] == from_tarball[sample_id] for sample_id in from_tarball.unlabeled_ids())
 
 
 def test_member_prefix_and_file_uri_are_accepted(layout_sample, tmp_path: Path, fresh_root: Path) -> None:

@@ -264,10 +264,12 @@ def test_probe_samples_have_every_metadata_and_encoder(pipeline: Pipeline) -> No
 
 
 def test_check_dataset_accepts_probes_beside_an_official_test_split(official_tarball: Path, tmp_path: Path) -> None:
-    """With the official test reviews in ``test``, code-loader takes the probes as ``additional``."""
+    """With the official test reviews in ``test``, code-loader takes the probes as ``additional``,
+    beside the unlabelled reviews in ``unlabeled``."""
     verdict = leap_test.run_leap_check(REPO_ROOT, leap_test.check_env(official_tarball, tmp_path / "cache"))
     leap_test.assert_valid(verdict)
     assert verdict["lengths"]["test"] > 0 and verdict["lengths"]["additional"] > 0
+    assert verdict["lengths"]["unlabeled"] > 0
     assert {"probe_capability", "probe_kind"} <= set(verdict["metadata"])
 
 

@@ -47,6 +47,29 @@ def test_scores_are_textblob_and_textstat_on_the_plain_text(reviews: list) -> No
     assert len(SCORE_NAMES) == 2 + 14
 
 
+# Reviews compared with TextBlob's own sentiment, labelled and unlabelled.
+SENTIMENT_REVIEWS = 600
+# What the corpus holds too rarely: contractions, abbreviations, ellipses, emoticons, sarcasm
+# marks, quotes, paragraph breaks, negations and intensifiers.
+SENTIMENT_EDGE_CASES = (
+    "I didn't like it. It wasn't good!!! Not at all...", "The U.S. cut (e.g. the D.C. one) is fine etc. ok.",
+    "Great :-) really great :D but sad :( and ( ! ) odd (!)", "\"Superb,\" he said; 'awful' she said.",
+    "Heading\n\nA very, very good film.\r\n\r\nThe end", "not a very bad film?! never boring... ever",
+    "“Smart” and ‘witty’ — he's we've they'd I'm you'll", "... !!! ??? -- ** ## @@",
+)
+
+
+def test_pattern_sentiment_is_textblobs_value_for_value(imdb_corpus: Corpus, official_sample) -> None:
+    from imdb.runtime.text_scoring import lexicon_sentiment
+
+    unsup = [data.decode() for name, data in official_sample.members.items() if "/train/unsup/" in name]
+    texts = [imdb_corpus[sample_id].text for sample_id in imdb_corpus.ids("training")[:SENTIMENT_REVIEWS]]
+    texts += unsup + list(SENTIMENT_EDGE_CASES)
+    expected = [tuple(TextBlob(plain_text(text)).sentiment) for text in texts]
+    assert [lexicon_sentiment(text) for text in texts] == expected
+    assert any(polarity != 0 for polarity, _ in expected[-len(SENTIMENT_EDGE_CASES):])
+
+
 @pytest.mark.parametrize("text", ["", "   ", "!!! ??? ...", "<br /><br />", "&nbsp;<i></i>"])
 def test_wordless_reviews_score_zero_and_finite(text: str) -> None:
     scores = score_text(text)
@@ -56,6 +79,19 @@ def test_wordless_reviews_score_zero_and_finite(text: str) -> None:
 
 def test_one_word_review_is_finite() -> None:
     assert all(math.isfinite(value) for value in score_text("Wonderful"))
+
+
+def test_a_worker_scores_without_importing_nltk(reviews: list, tmp_path: Path) -> None:
+    """A worker loads TextBlob's lexicon without the package's blob classes (NLTK, SciPy): the
+    same scores, a fraction of the start-up."""
+    source, target = tmp_path / "texts.json", tmp_path / "scores.json"
+    texts = [review.text for review in reviews[:SMALL_WORKER_MINIMUM]]
+    source.write_text(json.dumps(texts), encoding="utf-8")
+    probe = (f"import sys; from imdb.runtime.text_scoring import main; main({[str(source), str(target)]!r}); "
+             f"print('nltk' in sys.modules, 'scipy' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO_ROOT, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "False False"
+    assert json.loads(target.read_text(encoding="utf-8")) == [list(score_text(text)) for text in texts]
 
 
 def test_parallel_workers_give_the_serial_scores_in_order(reviews: list, monkeypatch: pytest.MonkeyPatch,

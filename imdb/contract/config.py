@@ -66,6 +66,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "IMDB_DATA": "data",
     "IMDB_DATA_ROOT": "data_root",
     "IMDB_SAMPLE_LIMIT": "sample_limit_per_split",
+    "IMDB_UNLABELED_LIMIT": "unlabeled_limit",
     "IMDB_TASK": "task",
     "IMDB_TEXT_COLUMN": "text_column",
     "IMDB_LABEL_COLUMN": "label_column",
@@ -198,6 +199,8 @@ class Config:
     validation_fraction: float
     seed: int
     sample_limit_per_split: int | None
+    # Unlabelled reviews served (aclImdb's train/unsup/, a seeded sample): None = all, 0 = none.
+    unlabeled_limit: int | None
     task: str
     table: TableConfig
     # Class name -> negative/positive, for the behavioural probes; None = derived where it can be.
@@ -377,6 +380,7 @@ def _build(raw: dict, source: Path, given: dict[str, Any]) -> Config:
         validation_fraction=reader.fraction("validation_fraction"),
         seed=reader.integer("seed", minimum=0),
         sample_limit_per_split=reader.optional_integer("sample_limit_per_split", minimum=1),
+        unlabeled_limit=reader.optional_integer("unlabeled_limit", minimum=0),
         task=reader.choice("task", TASKS),
         table=TableConfig(
             text_column=reader.string("text_column"),

@@ -5,6 +5,12 @@ VALIDATION = "validation"
 TEST = "test"
 # In the order the integration serves them (test only when the data has the official split).
 SPLITS = (TRAINING, VALIDATION, TEST)
+# The reviews without a label (aclImdb's ``train/unsup/``): served as Tensorleap's unlabelled
+# state, never trained or evaluated on, so they are not one of SPLITS.
+UNLABELED = "unlabeled"
+# The integer label of an unlabelled review (no class has it), and the label its metadata shows.
+UNLABELED_CLASS = -1
+UNLABELED_NAME = UNLABELED
 
 # A label's position in this tuple is its integer label (the aclImdb ``neg``/``pos`` order).
 LABEL_NAMES = ("negative", "positive")

@@ -2,11 +2,16 @@
 
 Why a class and not a list: the integration asks for one sample at a time by id, many times;
 the corpus keeps the columns it loaded and builds a Review only when one is asked for.
+
+The unlabelled reviews (aclImdb's ``train/unsup/``) are no split: nothing trains, validates or
+counts classes on them. ``unlabeled_ids`` names them (capped by ``unlabeled_limit``), ``corpus[id]``
+and ``label`` (``UNLABELED_CLASS``) serve them; iterating and ``len`` cover the labelled reviews only.
 """
 
 from __future__ import annotations
 
 import os
+import random
 from collections import Counter
 from typing import Any, Iterator
 
@@ -16,7 +21,7 @@ from imdb.data.cache import prepare_data_root
 from imdb.data.errors import DataError, UnknownSampleError
 from imdb.data.index import Index, obtain_index
 from imdb.contract.names import (LABEL_NAMES, NEGATIVE_MAX_RATING, RATING_NAMES, RATINGS, TEST, TRAINING,
-                                 VALIDATION)
+                                 UNLABELED, UNLABELED_CLASS, VALIDATION)
 from imdb.data.review import OFFICIAL_TEST, OFFICIAL_TRAIN, OFFICIAL_VALIDATION, Review
 from imdb.data.sources import resolve_source
 from imdb.data.split import fold_count, validation_ids
@@ -35,13 +40,16 @@ class Corpus:
     """All reviews of one source with its splits; ``corpus[sample_id]`` returns a Review."""
 
     def __init__(self, source: str, index: Index, validation: frozenset[str], task: str = SENTIMENT,
-                 polarity: dict[str, str] | None = None) -> None:
+                 polarity: dict[str, str] | None = None, *, unlabeled_limit: int | None = None,
+                 seed: int = DEFAULT_SEED) -> None:
         self.source = source
         self.task = task
         self._index = index
         self._positions = {sample_id: position for position, sample_id in enumerate(index.sample_ids)}
         self._split_positions = self._assign_splits(index, validation)
         self.splits: tuple[str, ...] = tuple(self._split_positions)
+        self._labelled = sorted(position for positions in self._split_positions.values() for position in positions)
+        self._unlabeled_order = _unlabeled_sample(index, unlabeled_limit, seed)
         self.label_names, self._labels = _task_labels(source, index, task)
         self.polarity = _polarity(self.label_names, task, polarity, source)
 
@@ -58,6 +66,15 @@ class Corpus:
                 splits.setdefault(TEST, []).append(position)
         return splits
 
+    def unlabeled_ids(self, limit: int | None = None) -> list[str]:
+        """Ids of the unlabelled reviews served, in canonical order (review id); ``[]`` when the
+        source has none or ``unlabeled_limit`` is 0.
+
+        ``limit`` keeps the first ``limit`` of the same seeded draw that ``unlabeled_limit`` made, so
+        a smaller cap always serves a subset of a larger one."""
+        chosen = self._unlabeled_order if limit is None else self._unlabeled_order[:limit]
+        return [self._index.sample_ids[position] for position in sorted(chosen)]
+
     @property
     def content_key(self) -> str:
         """Identifies the indexed content (changes when the source does): a key for derived caches."""
@@ -67,7 +84,8 @@ class Corpus:
         """Sample ids of ``split`` in canonical order (official split, label, review id)."""
         positions = self._split_positions.get(split)
         if positions is None:
-            raise DataError(f"unknown split {split!r} in {self.source}; available: {', '.join(self.splits)}")
+            hint = " (the unlabelled reviews are no split: use unlabeled_ids())" if split == UNLABELED else ""
+            raise DataError(f"unknown split {split!r} in {self.source}; available: {', '.join(self.splits)}{hint}")
         return [self._index.sample_ids[position] for position in positions]
 
     def __getitem__(self, sample_id: str) -> Review:
@@ -94,14 +112,27 @@ class Corpus:
         return sample_id in self._positions
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._index.sample_ids)
+        """The labelled reviews' ids (``unlabeled_ids`` names the others)."""
+        return (self._index.sample_ids[position] for position in self._labelled)
 
     def __len__(self) -> int:
-        return len(self._index)
+        return len(self._labelled)
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{name}={len(positions)}" for name, positions in self._split_positions.items())
-        return f"Corpus({self.source!r}, {sizes})"
+        unlabeled = f", {UNLABELED}={len(self._unlabeled_order)}" if self._unlabeled_order else ""
+        return f"Corpus({self.source!r}, {sizes}{unlabeled})"
+
+
+def _unlabeled_sample(index: Index, limit: int | None, seed: int) -> list[int]:
+    """Positions of the unlabelled reviews in a seeded order, the first ``limit`` of them (all
+    for None, none for 0): the same reviews on every start, whatever else changes."""
+    if limit is not None and limit < 0:
+        raise DataError(f"unlabeled_limit={limit!r} must be 0 (off), a positive number of reviews, or null (all)")
+    positions = [position for position, split in enumerate(index.splits) if split == UNLABELED]
+    if limit is None or limit >= len(positions):
+        return positions
+    return random.Random(seed).sample(positions, limit)
 
 
 def _task_labels(source: str, index: Index, task: str) -> tuple[tuple[str, ...], list[int] | None]:
@@ -114,14 +145,16 @@ def _task_labels(source: str, index: Index, task: str) -> tuple[tuple[str, ...],
         raise DataError(f"unknown task {task!r}: use one of {', '.join(TASKS)}")
     if task == SENTIMENT:
         return index.label_names, None
-    if index.label_names != LABEL_NAMES or not any(index.ratings):
+    labelled = [rating for rating, split in zip(index.ratings, index.splits) if split != UNLABELED]
+    if index.label_names != LABEL_NAMES or not any(labelled):
         raise DataError(f"task: rating classifies IMDB reviews by the star rating in their file names, and "
                         f"{source} has none (a table's classes are its label_column): set task: sentiment")
-    unknown = sorted({rating for rating in index.ratings if rating not in RATINGS})
+    unknown = sorted({rating for rating in labelled if rating not in RATINGS})
     if unknown:
         raise DataError(f"{source} holds reviews rated {unknown}, outside IMDB's labelled ratings {list(RATINGS)}")
     position = {rating: cls for cls, rating in enumerate(RATINGS)}
-    return RATING_NAMES, [position[rating] for rating in index.ratings]
+    return RATING_NAMES, [UNLABELED_CLASS if split == UNLABELED else position[rating]
+                          for rating, split in zip(index.ratings, index.splits)]
 
 
 def _polarity(names: tuple[str, ...], task: str, given: dict[str, str] | None, source: str) -> tuple[int, ...] | None:
@@ -148,19 +181,21 @@ def _polarity(names: tuple[str, ...], task: str, given: dict[str, str] | None, s
 def load_corpus(uri: str | os.PathLike, data_root: str | os.PathLike, *,
                 validation_fraction: float = DEFAULT_VALIDATION_FRACTION, seed: int = DEFAULT_SEED,
                 task: str = SENTIMENT, table: TableSpec | None = None,
-                polarity: dict[str, str] | None = None) -> Corpus:
+                polarity: dict[str, str] | None = None, unlabeled_limit: int | None = None) -> Corpus:
     """Load the reviews at ``uri`` (aclImdb directory or .tar.gz, a table file, gs:// or https://),
     cached under ``data_root``.
 
     The first load of a source indexes it (and downloads it, for a bucket or a URL); later loads read
     the cached index and the cached validation split only. ``task`` picks IMDB's classes
-    (sentiment or rating); ``table`` says which columns of a table hold what.
+    (sentiment or rating); ``table`` says which columns of a table hold what; ``unlabeled_limit``
+    caps the unlabelled reviews served (a sample drawn by ``seed``; None all, 0 none).
     """
     fold_count(validation_fraction)
     root = prepare_data_root(data_root)
     source = resolve_source(uri, root, table)
     index = obtain_index(source, root)
-    return Corpus(os.fspath(uri), index, validation_ids(index, root, validation_fraction, seed), task, polarity)
+    return Corpus(os.fspath(uri), index, validation_ids(index, root, validation_fraction, seed), task, polarity,
+                  unlabeled_limit=unlabeled_limit, seed=seed)
 
 
 def imbalance_ratio(counts: list[int]) -> float | None:
@@ -182,8 +217,13 @@ def describe(corpus: Corpus) -> dict[str, Any]:
                          "imbalance_ratio": imbalance_ratio(counts),
                          "movies": len({corpus[sample_id].movie_id for sample_id in ids} - {""})}
     overall = [totals[label] for label in range(corpus.num_classes)]
-    return {"source": corpus.source, "task": corpus.task, "n": len(corpus), "classes": list(corpus.label_names),
-            "counts": dict(zip(corpus.label_names, overall)), "imbalance_ratio": imbalance_ratio(overall),
-            "polarity": None if corpus.polarity is None else
-            {name: POLARITY_NAMES[value] for name, value in zip(corpus.label_names, corpus.polarity)},
-            "splits": splits}
+    summary = {"source": corpus.source, "task": corpus.task, "n": len(corpus), "classes": list(corpus.label_names),
+               "counts": dict(zip(corpus.label_names, overall)), "imbalance_ratio": imbalance_ratio(overall),
+               "polarity": None if corpus.polarity is None else
+               {name: POLARITY_NAMES[value] for name, value in zip(corpus.label_names, corpus.polarity)},
+               "splits": splits}
+    unlabeled = corpus.unlabeled_ids()
+    if unlabeled:
+        summary[UNLABELED] = {"n": len(unlabeled),
+                              "movies": len({corpus[sample_id].movie_id for sample_id in unlabeled} - {""})}
+    return summary

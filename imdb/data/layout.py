@@ -3,6 +3,11 @@
 Why one module: the directory reader, the tarball reader and the bucket reader all see the same
 names (``aclImdb/train/pos/10001_10.txt``, ``aclImdb/train/urls_pos.txt``); parsing them in one
 place guarantees that all three sources yield identical sample ids, movie ids and texts.
+
+The unlabelled reviews (``aclImdb/train/unsup/123_0.txt``, the official archive's 50,000) are read
+too: their sample id mirrors their path like every other's (``train/unsup/123_0``), their index
+split is ``unlabeled`` and their label ``UNLABELED_CLASS``, so nothing that reads labels or the
+official train split (the validation split) ever counts them.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ import re
 from dataclasses import dataclass, field
 
 from imdb.data.errors import DataError
-from imdb.data.review import LABEL_DIRS, OFFICIAL_SPLITS, OFFICIAL_TRAIN, Review
+from imdb.contract.names import UNLABELED, UNLABELED_CLASS
+from imdb.data.review import LABEL_DIRS, OFFICIAL_SPLITS, OFFICIAL_TRAIN, UNSUP_DIR, Review
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +28,10 @@ _LABELS = "|".join(LABEL_DIRS)
 # The ``aclImdb/`` component is required; anything before it (``./``, ``data/``) is tolerated.
 REVIEW_NAME = re.compile(
     rf"(?:^|/){ROOT_DIR}/(?P<split>{_SPLITS})/(?P<label>{_LABELS})/(?P<review>\d+)_(?P<rating>\d+)\.txt$")
-URLS_NAME = re.compile(rf"(?:^|/){ROOT_DIR}/(?P<split>{_SPLITS})/urls_(?P<label>{_LABELS})\.txt$")
+# The unlabelled reviews: under official train only, as the official archive has them.
+UNSUP_NAME = re.compile(
+    rf"(?:^|/){ROOT_DIR}/(?P<split>{OFFICIAL_TRAIN})/(?P<label>{UNSUP_DIR})/(?P<review>\d+)_(?P<rating>\d+)\.txt$")
+URLS_NAME = re.compile(rf"(?:^|/){ROOT_DIR}/(?P<split>{_SPLITS})/urls_(?P<label>{_LABELS}|{UNSUP_DIR})\.txt$")
 MOVIE_ID = re.compile(r"/title/(tt\d+)")
 UNKNOWN_MOVIE = ""
 REPLACEMENT_ERRORS = "replace"
@@ -35,14 +44,15 @@ def canonical_name(relative: str) -> str | None:
     """
     relative = relative.lstrip("/")
     for candidate in (relative, f"{ROOT_DIR}/{relative}"):
-        if REVIEW_NAME.search(candidate) or URLS_NAME.search(candidate):
+        if is_layout_name(candidate):
             return candidate
     return None
 
 
 def is_layout_name(name: str) -> bool:
-    """True for the members a reader must load: reviews and ``urls_*.txt`` (not unsup, not .feat)."""
-    return bool(REVIEW_NAME.search(name) or URLS_NAME.search(name))
+    """True for the members a reader must load: reviews (unlabelled ones too) and ``urls_*.txt``
+    (not .feat, not the README)."""
+    return bool(REVIEW_NAME.search(name) or UNSUP_NAME.search(name) or URLS_NAME.search(name))
 
 
 def sample_id(split: str, label_dir: str, review_id: int, rating: int) -> str:
@@ -69,7 +79,7 @@ class LayoutCollector:
 
     def add(self, name: str, data: bytes) -> None:
         """Record one member; names that are not layout data are ignored."""
-        match = REVIEW_NAME.search(name)
+        match = REVIEW_NAME.search(name) or UNSUP_NAME.search(name)
         if match:
             self._add_review(name, match, data)
             return
@@ -98,8 +108,8 @@ def assemble(collector: LayoutCollector) -> list[Review]:
     return [
         Review(
             sample_id=sample_id(raw.split, raw.label_dir, raw.review_id, raw.rating),
-            split=raw.split,
-            label=LABEL_DIRS.index(raw.label_dir),
+            split=UNLABELED if _is_unlabeled(raw) else raw.split,
+            label=UNLABELED_CLASS if _is_unlabeled(raw) else LABEL_DIRS.index(raw.label_dir),
             rating=raw.rating,
             movie_id=movie_id,
             text=decode_text(raw.data, f"{collector.origin}: {raw.member}"),
@@ -108,17 +118,27 @@ def assemble(collector: LayoutCollector) -> list[Review]:
     ]
 
 
-def _canonical_order(raw: _RawReview) -> tuple[int, int, int, int]:
-    return OFFICIAL_SPLITS.index(raw.split), LABEL_DIRS.index(raw.label_dir), raw.review_id, raw.rating
+def _is_unlabeled(raw: _RawReview) -> bool:
+    return raw.label_dir == UNSUP_DIR
+
+
+def _canonical_order(raw: _RawReview) -> tuple[int, int, int, int, int]:
+    """Labelled reviews first, in their order of before unlabelled ones were read, so their
+    positions (and everything derived from them) do not move; the unlabelled after them."""
+    if _is_unlabeled(raw):
+        return 1, OFFICIAL_SPLITS.index(raw.split), len(LABEL_DIRS), raw.review_id, raw.rating
+    return 0, OFFICIAL_SPLITS.index(raw.split), LABEL_DIRS.index(raw.label_dir), raw.review_id, raw.rating
 
 
 def _present_label_dirs(collector: LayoutCollector) -> set[tuple[str, str]]:
+    """Each (official split, review directory) that holds a review, ``unsup`` included."""
     return {(raw.split, raw.label_dir) for raw in collector.reviews.values()}
 
 
 def _check_layout(collector: LayoutCollector) -> None:
-    """Every split present needs both labels, and the official train split must be present."""
-    present = _present_label_dirs(collector)
+    """Every split present needs both labels, and the official train split must be present
+    (unlabelled reviews alone are no corpus: nothing could be trained or validated)."""
+    present = {(split, label) for split, label in _present_label_dirs(collector) if label != UNSUP_DIR}
     splits = {OFFICIAL_TRAIN} | {split for split, _ in present}
     for split in (s for s in OFFICIAL_SPLITS if s in splits):
         missing = [f"{ROOT_DIR}/{split}/{label}/" for label in LABEL_DIRS if (split, label) not in present]

@@ -1,7 +1,8 @@
 """Read aclImdb members from local storage: a streamed ``.tar.gz`` or a directory tree.
 
-Why streaming: the official tarball holds ~100,000 files (most of them unsup reviews we skip);
-extracting it would cost minutes and disk, while one pass over the gzip stream takes seconds.
+Why streaming: the official tarball holds ~100,000 small files (half of them the unlabelled
+``train/unsup/`` reviews); extracting it would cost minutes and disk, while one pass over the
+gzip stream takes seconds.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from typing import BinaryIO, Callable
 from tqdm import tqdm
 
 from imdb.data.errors import DataError
-from imdb.data.layout import REVIEW_NAME, ROOT_DIR, URLS_NAME, LayoutCollector, is_layout_name
-from imdb.data.review import LABEL_DIRS, OFFICIAL_SPLITS
+from imdb.data.layout import REVIEW_NAME, ROOT_DIR, UNSUP_NAME, URLS_NAME, LayoutCollector, is_layout_name
+from imdb.data.review import LABEL_DIRS, OFFICIAL_SPLITS, OFFICIAL_TRAIN, UNSUP_DIR
 
 GZIP_MAGIC = b"\x1f\x8b"
 DRAIN_CHUNK_BYTES = 1 << 20
@@ -87,7 +88,7 @@ def _stream_members(raw: BinaryIO, path: Path, origin: str) -> LayoutCollector:
 
 
 def list_layout_files(root: Path) -> list[LocalFile]:
-    """The review and ``urls_*.txt`` files of an aclImdb directory (unsup and .feat skipped)."""
+    """The review (unlabelled ones too) and ``urls_*.txt`` files of an aclImdb directory (.feat skipped)."""
     found: list[LocalFile] = []
     for split in OFFICIAL_SPLITS:
         split_dir = root / split
@@ -95,6 +96,8 @@ def list_layout_files(root: Path) -> list[LocalFile]:
             continue
         for label_dir in LABEL_DIRS:
             found.extend(_scan(split_dir / label_dir, f"{ROOT_DIR}/{split}/{label_dir}", REVIEW_NAME.search))
+        if split == OFFICIAL_TRAIN:
+            found.extend(_scan(split_dir / UNSUP_DIR, f"{ROOT_DIR}/{split}/{UNSUP_DIR}", UNSUP_NAME.search))
         found.extend(_scan(split_dir, f"{ROOT_DIR}/{split}", URLS_NAME.search))
     return found
 

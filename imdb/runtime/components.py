@@ -14,7 +14,7 @@ from code_loader.contract.datasetclasses import ConfusionMatrixElement, Preproce
 from code_loader.contract.enums import ConfusionMatrixValue, DatasetMetadataType, DataStateType
 from code_loader.contract.visualizer_classes import LeapHorizontalBar, LeapText
 
-from imdb.contract.names import TEST, TRAINING, VALIDATION
+from imdb.contract.names import TEST, TRAINING, UNLABELED, VALIDATION
 from imdb.probes import ProbeCase
 from imdb.runtime import ngram_explain, scoring, visuals
 from imdb.runtime.metadata import SampleMetadata
@@ -33,8 +33,9 @@ def probe_state(splits: Sequence[str]) -> DataStateType:
 
     Both are labelled states (code-loader runs the ground-truth encoder on them, so the
     dashboard has a loss per probe to slice by capability); ``unlabeled`` is not, so it would
-    show the probes without loss. ``test`` is taken by the official test reviews when the
-    full archive is served, and code-loader refuses two responses of one state.
+    show the probes without loss, and it is taken by the unlabelled reviews when the source has
+    them. ``test`` is taken by the official test reviews when the full archive is served, and
+    code-loader refuses two responses of one state.
     """
     return DataStateType.additional if TEST in splits else DataStateType.test
 
@@ -52,6 +53,17 @@ def preprocess_responses(pipeline: Pipeline) -> list[PreprocessResponse]:
                                             sample_id_type=str,
                                             data={"split": PROBES, "source": str(pipeline.probes.suite.path.name)}))
     return responses
+
+
+def unlabeled_response(pipeline: Pipeline) -> PreprocessResponse | None:
+    """The unlabelled reviews (aclImdb's ``train/unsup/``) as code-loader's unlabelled state, or
+    None when none are served: code-loader refuses an empty response, so the binder registers
+    its unlabelled preprocess only when there is one."""
+    ids = pipeline.unlabeled_ids()
+    if not ids:
+        return None
+    return PreprocessResponse(sample_ids=ids, state=DataStateType.unlabeled, sample_id_type=str,
+                              data={"split": UNLABELED, "source": pipeline.config.data})
 
 
 def _batched(array: np.ndarray) -> np.ndarray:

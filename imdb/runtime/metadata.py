@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
 
+from imdb.contract.names import UNLABELED_CLASS, UNLABELED_NAME
 from imdb.runtime.text_scores import TextScores
 from imdb.runtime.text_scoring import LEXICON_SCORES, READABILITY_FUNCTIONS
 
@@ -84,13 +85,17 @@ class MetadataStore:
             self.text_scores.ensure([review, *self.batch_of(review)], progress=False)
         return self.text_scores[review.sample_id]
 
+    def label_name(self, label: int) -> str:
+        """The class's name; ``unlabeled`` for an unlabelled review (whose rating is IMDB's 0)."""
+        return UNLABELED_NAME if label == UNLABELED_CLASS else self.labels[label]
+
     def _compute(self, review: _Review) -> SampleMetadata:
         encoded = self.encode(review.sample_id)
         scores = self._scores(review)
         lexicon = dict(zip(LEXICON_SCORES, scores))
         readability = dict(zip(READABILITY_FUNCTIONS, scores[len(LEXICON_SCORES):]))
         return SampleMetadata(
-            label=self.labels[review.label],
+            label=self.label_name(review.label),
             word_count=len(review.text.split()),
             token_count=encoded.token_count,
             truncated=encoded.token_count > self.sequence_length,

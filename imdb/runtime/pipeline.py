@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from imdb.contract.config import Config, load_config
-from imdb.contract.names import LABEL_NAMES as POLARITY_NAMES, VALIDATION
+from imdb.contract.names import LABEL_NAMES as POLARITY_NAMES, UNLABELED_CLASS, VALIDATION
 from imdb.data.cache import METADATA_DIR
 from imdb.data.review import Review
 from imdb.probes import ProbeCase, ProbeSet, build_probe_set, is_probe_id, load_suite
@@ -51,7 +51,8 @@ class Pipeline:
         table = TableSpec(**dataclasses.asdict(config.table))
         return load_corpus(config.data, config.data_root, validation_fraction=config.validation_fraction,
                            seed=config.seed, task=config.task, table=table,
-                           polarity=dict(config.polarity) if config.polarity else None)
+                           polarity=dict(config.polarity) if config.polarity else None,
+                           unlabeled_limit=config.unlabeled_limit)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -109,8 +110,7 @@ class Pipeline:
     def _served_positions(self) -> dict[str, tuple[list[str], int]]:
         """Each served sample id -> (the served ids of its split, its position there)."""
         positions: dict[str, tuple[list[str], int]] = {}
-        for split in self.corpus.splits:
-            ids = self.split_ids(split)
+        for ids in [*(self.split_ids(split) for split in self.corpus.splits), self.unlabeled_ids()]:
             positions.update((sample_id, (ids, index)) for index, sample_id in enumerate(ids))
         return positions
 
@@ -166,6 +166,11 @@ class Pipeline:
             return list(ids)
         return balanced_subset(ids, [self.corpus.label(i) for i in ids], limit, self.config.seed)
 
+    def unlabeled_ids(self) -> list[str]:
+        """Ids of the unlabelled reviews served (``unlabeled_limit``, and ``sample_limit_per_split``
+        like every state): ``[]`` when the source has none, and then no unlabelled state is served."""
+        return self.corpus.unlabeled_ids(self.config.sample_limit_per_split)
+
     def encoded(self, sample_id: str) -> Encoded:
         cached = self._encoded.get(sample_id)
         if cached is None:
@@ -182,8 +187,12 @@ class Pipeline:
         if is_probe_id(sample_id):
             members = np.array(self.polarity, dtype=np.int64) == self.probes[sample_id].label
             return (members / members.sum()).astype(np.float32)
+        label = self.corpus.label(sample_id)
+        if label == UNLABELED_CLASS:
+            raise ValueError(f"{sample_id} is an unlabelled review of {self.corpus.source}: it has no ground truth "
+                             f"(code-loader calls no ground-truth encoder on the unlabelled state)")
         one_hot = np.zeros(len(self.labels), dtype=np.float32)
-        one_hot[self.corpus.label(sample_id)] = 1.0
+        one_hot[label] = 1.0
         return one_hot
 
     @cached_property

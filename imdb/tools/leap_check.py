@@ -45,7 +45,8 @@ def check_dataset(root: Path) -> dict[str, object]:
         "imdb": imdb.__file__,
         "lengths": {"training": setup.preprocess.training_length, "validation": setup.preprocess.validation_length,
                     "test": setup.preprocess.test_length,
-                    "additional": setup.preprocess.additional_length} if setup else {},
+                    "additional": setup.preprocess.additional_length,
+                    "unlabeled": setup.preprocess.unlabeled_length} if setup else {},
     }
 
 
@@ -65,19 +66,25 @@ def _declared_metadata_types() -> dict[str, str]:
 
 
 def integration_test(root: Path, samples_per_split: int) -> dict[str, object]:
-    """Run the entry file's integration test on the first samples of every split."""
+    """Run the entry file's integration test on the first samples of every served state.
+
+    ``splits`` and ``samples_checked`` count the labelled states (the probes' included);
+    ``unlabeled_checked`` the unlabelled state's samples (0 when the source has none)."""
     imdb = _project_package()
     import leap_integration
+    from code_loader.contract.enums import DataStateType
 
     log = io.StringIO()
     with redirect_stdout(log):
         checked = leap_integration.run_local_check(samples_per_split)
     splits = len(leap_integration.preprocess())
+    unlabeled = checked.pop(DataStateType.unlabeled.name, 0)
     from imdb.models.loading import load_inference_model
 
     model = load_inference_model(leap_integration.CONFIG, leap_integration.LABELS)
-    return {"samples_checked": checked, "splits": splits, "labels": list(leap_integration.LABELS), "module": leap_integration.__file__, "imdb": imdb.__file__,
-            "model_class": f"{type(model).__module__}.{type(model).__name__}"}
+    return {"samples_checked": sum(checked.values()), "unlabeled_checked": unlabeled, "states": sorted(checked),
+            "splits": splits, "labels": list(leap_integration.LABELS), "module": leap_integration.__file__,
+            "imdb": imdb.__file__, "model_class": f"{type(model).__module__}.{type(model).__name__}"}
 
 
 def _project_package() -> ModuleType:

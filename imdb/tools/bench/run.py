@@ -4,6 +4,9 @@ Sections (each a key of the JSON ``imdb-leap bench`` prints last): ``official_ex
 the headline, our per-sample cost against the official example's (``official_example``);
 ``data`` cold start serial (one process) and parallel (all cores) into separate empty
 caches, with the text scores split into sentiment and readability, and the warm load;
+``cold_start`` the text scores of every served review, the unlabelled ones included (train + unsup:
+75,000), serial and parallel, and a later start served by the persisted scores
+(``imdb.tools.bench.cold_start``);
 ``binder`` per-call latency of every decorated function, first and repeated calls; ``pass`` a
 whole warm pass over a split, encoders+metadata and visualizers apart; ``official_example``
 the official Tensorleap example's per-call work on the same samples and functions, through
@@ -34,6 +37,7 @@ import numpy as np
 
 from imdb.tools.bench.bert_training import bench_bert_training
 from imdb.tools.bench.calling import CallingPaths, binder_paths, decorate
+from imdb.tools.bench.cold_start import bench_cold_start
 from imdb.tools.bench.linear import linear_reference
 from imdb.tools.bench.naive import OfficialExample, TextBlobPerCall, extract_reviews, fit_official_tokenizer, \
     NotReproducible, metadata_table
@@ -43,7 +47,7 @@ from imdb.tools.bench.quantized import int8_columns
 from imdb.tools.bench.results import skipped
 from imdb.tools.bench.settings import BERT_TRAINING_SAMPLES, NAIVE_SAMPLES
 from imdb.tools.memory import SectionPeaks
-from imdb.tools.bench.timing import NS_PER_S, Stopwatch, time_calls
+from imdb.tools.bench.timing import NS_PER_S, Stopwatch, machine, time_calls
 from imdb.contract.config import MODEL_FAMILIES, Config
 from imdb.contract.model_files import ONNX_SUFFIX, WORD_INPUT_NAMES, ModelError, input_names, model_path
 from imdb.models.loading import open_onnx
@@ -68,7 +72,7 @@ US_ROUND = 1
 US_PER_S = 1e6
 MS_PER_S = 1e3
 SERIAL_WORKERS = 1
-SERIAL_CACHE, PARALLEL_CACHE = "cold-serial", "cache"
+SERIAL_CACHE, PARALLEL_CACHE, COLD_START_DIR = "cold-serial", "cache", "cold-start"
 # Two-class logits for the visualizers' timing (their cost does not depend on the values).
 EXAMPLE_LOGITS = (0.3, -0.2)
 # The binder's visualizers, each called once per sample in the pass.
@@ -98,11 +102,6 @@ def _import_binder(config: Config, data_root: Path) -> Any:
 
 def _per_sample_us(seconds: float, samples: int) -> float:
     return round(seconds / max(samples, 1) * US_PER_S, US_ROUND)
-
-
-def machine() -> dict[str, Any]:
-    """Cores and load now: the machines are shared, so every figure is read next to this."""
-    return {"cores": len(os.sched_getaffinity(0)), "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()]}
 
 
 def cold_start_ids(pipeline: Pipeline, limit: int | None) -> list[str]:
@@ -416,7 +415,8 @@ def _memory_ceiling(config: Config) -> int:
 def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = NAIVE_SAMPLES,
               inference: bool = True, faithfulness_samples: int | None = None,
               linear: bool = True, probes: bool = True, progress: bool = True,
-              bert_training: int = BERT_TRAINING_SAMPLES, projection: bool = True) -> dict[str, Any]:
+              bert_training: int = BERT_TRAINING_SAMPLES, projection: bool = True,
+              cold_start: bool = True) -> dict[str, Any]:
     """All sections in one process, so the figures are comparable with each other.
 
     ``bert_training`` is the number of training reviews of the ``bert_training`` section (0 skips it);
@@ -431,6 +431,9 @@ def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = 
         result: dict[str, Any] = {"model": config.model, "machine": {"start": machine()}}
         with peaks.section("data"):
             result["data"], pipeline = bench_data(config, workdir, limit, progress=progress)
+        if cold_start:
+            with peaks.section("cold_start"):
+                result["cold_start"] = bench_cold_start(config, workdir / COLD_START_DIR, limit, progress=progress)
         with peaks.section("binder"):
             binder = _import_binder(config, workdir / PARALLEL_CACHE)
             ids = pipeline.split_ids(PASS_SPLIT, limit)

@@ -1,7 +1,8 @@
-"""Small, dependency-free timing helpers: per-call latency percentiles and a stopwatch."""
+"""Small, dependency-free timing helpers: per-call latency percentiles, a stopwatch, the machine's load."""
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, Callable, Iterable
 
@@ -40,3 +41,8 @@ class Stopwatch:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self._started
+
+
+def machine() -> dict[str, Any]:
+    """Cores and load now: the machines are shared, so every figure is read next to this."""
+    return {"cores": len(os.sched_getaffinity(0)), "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()]}

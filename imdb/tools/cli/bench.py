@@ -24,6 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-projection", action="store_true",
                         help="skip the population-map methods timed cold in fresh processes")
     parser.add_argument("--no-probes", action="store_true", help="skip the behavioural probe pass rates per family")
+    parser.add_argument("--no-cold-start", action="store_true",
+                        help="skip the text scores of every served review (unlabelled ones too) timed cold")
     parser.add_argument("--no-bert-training", action="store_true",
                         help="with --model bert: skip the fine-tuning throughput section")
     parser.add_argument("--bert-training-samples", type=int, default=BERT_TRAINING_SAMPLES,
@@ -39,5 +41,5 @@ def _bench(args: argparse.Namespace) -> int:
                        inference=not args.no_inference, faithfulness_samples=args.faithfulness_samples,
                        linear=not args.no_linear_reference, probes=not args.no_probes, progress=not args.no_progress,
                        bert_training=args.bert_training_samples if not args.no_bert_training else 0,
-                       projection=not args.no_projection)
+                       projection=not args.no_projection, cold_start=not args.no_cold_start)
     return print_result(result)
