@@ -8,11 +8,11 @@ import sys
 from typing import Sequence
 
 import imdb  # noqa: F401  (analytics off before anything imports code_loader)
-from imdb.tools.cli import analyze, bench, data, models, probe
+from imdb.tools.cli import analyze, bench, data, models, probe, queue
 from imdb.tools.cli.common import TF_LOG_ENV, quiet_tensorflow, run_handler
 
 # In the order ``imdb-leap --help`` lists them.
-SUBCOMMAND_MODULES = (data, models, bench, analyze, probe)
+SUBCOMMAND_MODULES = (data, models, bench, analyze, probe, queue)
 
 
 def build_parser() -> argparse.ArgumentParser:
