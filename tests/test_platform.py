@@ -280,7 +280,13 @@ def test_vendor_local_check_runs_in_the_platform_venv(platform_python: Path, bun
     assert completed.returncode == 0, completed.stderr[-3000:]
     lines = completed.stdout.splitlines()
     passed = [index for index, line in enumerate(lines) if line.startswith("integration test passed on ")]
-    assert len(passed) == 1 and lines[passed[0]].endswith("samples (dense, onnx)"), completed.stdout[-2000:]
+    assert len(passed) == 1, completed.stdout[-2000:]
+    summary = re.fullmatch(r"integration test passed on (\d+) samples \((.+); dense, onnx\)", lines[passed[0]])
+    assert summary, lines[passed[0]]
+    per_state = dict((state, int(count)) for state, count in
+                     (part.rsplit(" ", 1) for part in summary.group(2).split(", ")))
+    assert {"training", "validation"} <= set(per_state) and min(per_state.values()) > 0, per_state
+    assert sum(per_state.values()) == int(summary.group(1)), lines[passed[0]]
     assert lines[passed[0] + 1] == ("plots skipped: matplotlib is not installed "
                                     "(pip install matplotlib, or poetry install, to see them)")
     assert "Traceback" not in completed.stderr
