@@ -100,7 +100,8 @@ def combined_score(signals: Sequence[np.ndarray]) -> np.ndarray:
     return np.mean([percentile_ranks(signal) for signal in signals], axis=0)
 
 
-def _preview(text: str) -> str:
+def preview(text: str) -> str:
+    """The review on one line (HTML breaks and newlines flattened), cut at ``PREVIEW_CHARS``."""
     flat = " ".join(text.replace("<br />", " ").split())
     return flat if len(flat) <= PREVIEW_CHARS else flat[:PREVIEW_CHARS - 1] + "…"
 
@@ -160,7 +161,7 @@ def _row(rank: int, position: int, ids: list[str], score: np.ndarray, signals: d
         probabilities = model.probabilities[position]
         row[f"{model.name}_predicted"] = labels[int(np.argmax(probabilities))]
         row[f"{model.name}_confidence"] = round(float(np.max(probabilities)), ROUND)
-    row["text"] = _preview(models[0].pipeline.corpus[ids[position]].text)
+    row["text"] = preview(models[0].pipeline.corpus[ids[position]].text)
     return row
 
 

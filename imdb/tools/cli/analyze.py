@@ -11,8 +11,8 @@ from pathlib import Path
 
 from imdb.contract.config import KERAS_FORMAT, MODEL_FAMILIES, MODEL_FORMATS
 from imdb.contract.names import SPLITS
-from imdb.tools.cli.common import (add_config_options, add_progress_option, config_from_args, positive_int,
-                                   print_result)
+from imdb.tools.cli.common import (add_config_options, add_progress_option, config_from_args, non_negative_int,
+                                   positive_int, print_result)
 from imdb.tools.explain.methods import ALL_METHODS, DEFAULT_METHOD, DEFAULT_STEPS, EXACT, EXACT_FAMILIES
 from imdb.tools.report import settings
 
@@ -53,6 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--compare-model-dir", help="directory of the second model (default: --model-dir)")
     parser.add_argument("--compare-format", choices=MODEL_FORMATS, default=KERAS_FORMAT,
                         help="format of the second model's predictions (default: h5, the Keras model)")
+    parser.add_argument("--unlabeled-limit", type=non_negative_int, default=settings.DEFAULT_UNLABELED_LIMIT,
+                        help="unlabelled reviews (train/unsup/, a seeded sample) in the 'Unlabelled reviews' "
+                             f"section; 0 leaves it out (default: {settings.DEFAULT_UNLABELED_LIMIT})")
     add_progress_option(parser)
     parser.set_defaults(func=run)
 
@@ -69,5 +72,6 @@ def run(args: argparse.Namespace) -> int:
         steps=args.steps, faithfulness_samples=args.faithfulness_samples, compare=args.compare,
         compare_model_dir=args.compare_model_dir,
         compare_format=args.compare_format, probes=not args.no_probes, probe_failing=args.probe_failing,
+        unlabeled_limit=args.unlabeled_limit,
         progress=not args.no_progress)
     return print_result(analyze(config, options))

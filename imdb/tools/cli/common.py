@@ -67,6 +67,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """An argparse type: 0 or more (0 turns an optional part off)."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or a positive integer, got {text}")
+    return value
+
+
 def config_from_args(args: argparse.Namespace, **extra: Any) -> Config:
     return load_config(
         getattr(args, "config", None),

@@ -29,6 +29,7 @@ from imdb.tools.report.hardest import ErrorGroup, hardest_errors
 from imdb.tools.report.heatmaps import Heatmap, heatmaps
 from imdb.tools.report.latent import extract
 from imdb.tools.calibration import calibration, fit_temperature
+from imdb.tools.label_queue import softmax
 from imdb.tools.report.classes import ClassErrors, class_errors
 from imdb.tools.report.mislabeled import LabelIssues, find_label_issues
 from imdb.tools.report.phrases import PhraseTable, deciding_phrases
@@ -36,9 +37,12 @@ from imdb.tools.report.samples import Predictions, Samples, collect, score
 from imdb.tools.report.settings import (CALIBRATION_FIT_SAMPLES, DECIDING_NGRAMS, DEFAULT_CALIBRATION_FIT_SAMPLES,
                                         AnalysisError, DEFAULT_CLUSTER_METHOD, DEFAULT_CLUSTERS, DEFAULT_LAYER,
                                         DEFAULT_PROBE_FAILING, DEFAULT_PROJECTION, DEFAULT_SPACE, DEFAULT_SPLIT,
-                                        DEFAULT_TOP, MODEL_SPACE, REPORTS_DIR, default_faithfulness_samples,
+                                        DEFAULT_TOP, DEFAULT_UNLABELED_LIMIT, MODEL_SPACE, REPORTS_DIR,
+                                        default_faithfulness_samples,
                                         default_steps, faithfulness_methods)
 from imdb.tools.report.timing import StepTimer
+from imdb.tools.report.unlabeled import (LabeledView, OtherModel, UnlabeledAnalysis, UnlabeledSettings,
+                                         analyze_unlabeled, sample_ids)
 from imdb.tools.report.words import TermCounts
 
 LOG = logging.getLogger(__name__)
@@ -76,6 +80,8 @@ class AnalyzeOptions:
     batch_size: int = DEFAULT_BATCH_SIZE
     probes: bool = True
     probe_failing: int = DEFAULT_PROBE_FAILING
+    # Unlabelled reviews (train/unsup/) in the "Unlabelled reviews" section, a seeded sample; 0: no section.
+    unlabeled_limit: int = DEFAULT_UNLABELED_LIMIT
     progress: bool = True
 
     def for_family(self, family: str) -> "AnalyzeOptions":
@@ -125,6 +131,7 @@ class Analysis:
     faithfulness: list[dict[str, Any]] = field(default_factory=list)
     behaviour: "Behaviour | None" = None
     phrases: list[PhraseTable] = field(default_factory=list)
+    unlabeled: UnlabeledAnalysis | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -176,6 +183,8 @@ def run_analysis(config: Config, options: AnalyzeOptions, timer: StepTimer) -> A
     if options.compare:
         with timer("compare"):
             _compare(analysis, config, options)
+    if options.unlabeled_limit:
+        analysis.unlabeled = _unlabeled(analysis, model, outputs.latent, timer)
     with timer("calibration"):
         _calibrate(analysis, options)
     if config.model in EXACT_FAMILIES:
@@ -255,6 +264,34 @@ def _compare(analysis: Analysis, config: Config, options: AnalyzeOptions) -> Non
     analysis.other = other
     analysis.comparison = compare(analysis.run.name, analysis.run.predictions, other.name, other.predictions,
                                   analysis.samples.labels, analysis.samples.texts)
+
+
+def _unlabeled(analysis: Analysis, model: Any, latent: np.ndarray, timer: StepTimer) -> UnlabeledAnalysis | None:
+    """The "Unlabelled reviews" section's numbers, or None (one logged line) when the source holds none."""
+    run, options = analysis.run, analysis.options
+    available = run.pipeline.corpus.unlabeled_ids()
+    if not available:
+        LOG.info("unlabelled reviews section left out: %s holds no unlabelled reviews (train/unsup/), "
+                 "or unlabeled_limit is 0", run.config.data)
+        return None
+    ids = sample_ids(available, options.unlabeled_limit, run.config.seed)
+    labeled = LabeledView(ids=analysis.samples.ids, texts=analysis.samples.texts, latent=latent,
+                          probabilities=run.predictions.probabilities)
+    settings = UnlabeledSettings(layer=options.layer, batch_size=options.batch_size, projection=options.projection,
+                                 clusters=options.clusters, top=options.top, seed=run.config.seed,
+                                 progress=options.progress)
+    return analyze_unlabeled(run.pipeline, model, labeled, ids, len(available), settings, timer,
+                             _other_model(analysis.other, options) if analysis.other is not None else None)
+
+
+def _other_model(other: ModelRun, options: AnalyzeOptions) -> OtherModel:
+    """The compared model's probabilities on any ids, from the format its comparison used."""
+    def probabilities(ids: list[str]) -> np.ndarray:
+        logits = predict_logits(other.pipeline, load_inference_model(other.config), ids, batch_size=options.batch_size,
+                                progress=options.progress, desc=f"inference ({other.name}, unlabelled)")
+        return softmax(logits)
+
+    return OtherModel(name=other.name, probabilities=probabilities)
 
 
 def _calibrate(analysis: Analysis, options: AnalyzeOptions) -> None:

@@ -245,3 +245,55 @@ def reliability_figure(calibrations: dict[str, dict]) -> go.Figure:
                          xaxis=dict(title="confidence (max probability)", range=[0, 1]),
                          yaxis=dict(title="accuracy", range=[0, 1]))
     return figure
+
+
+UNLABELED_COLOUR = "#7f7f7f"
+UNLABELED_OPACITY = 0.45
+CONFIDENCE_BINS = 20
+HISTOGRAM_HEIGHT = 380
+HISTOGRAM_OPACITY = 0.6
+UNLABELED_HOVER = "<b>%{customdata[0]}</b><br>%{customdata[1]}<br>%{customdata[2]}<extra></extra>"
+
+
+def unlabeled_map(coords: np.ndarray, labeled: Samples, labels: Sequence[str], unlabeled_ids: Sequence[str],
+                  unlabeled_snippets: Sequence[str], far: np.ndarray, title: str) -> go.Figure:
+    """The labelled reviews (coloured by ground truth) and the unlabelled ones (grey; × beyond the
+    far threshold) on one map: ``coords`` holds the labelled rows first, then the unlabelled."""
+    figure = go.Figure()
+    trace = _scatter(len(coords))
+    palette = palette_for(labels, labeled.labels)
+    labelled_coords, unlabelled_coords = coords[:len(labeled)], coords[len(labeled):]
+    names = np.array([labels[i] for i in labeled.labels], dtype=object)
+    hover = np.array([labeled.ids, [f"label {name}" for name in names], labeled.snippets], dtype=object).T
+    marker = dict(size=CLUSTER_MARKER_SIZE, opacity=POPULATION_OPACITY, line=dict(width=0))
+    for group, indices in palette.group_members().items():
+        members = np.isin(labeled.labels, indices)
+        figure.add_trace(trace(x=labelled_coords[members, 0], y=labelled_coords[members, 1], mode="markers",
+                               name=f"labelled {group}", customdata=hover[members], hovertemplate=UNLABELED_HOVER,
+                               marker={**marker, "color": palette.colours[indices[0]]}))
+    far = np.asarray(far, dtype=bool)
+    status = np.where(far, "unlabelled, far from every labelled review", "unlabelled")
+    unlabelled_hover = np.array([list(unlabeled_ids), status, list(unlabeled_snippets)], dtype=object).T
+    figure.add_trace(trace(x=unlabelled_coords[:, 0], y=unlabelled_coords[:, 1], mode="markers", name="unlabelled",
+                           customdata=unlabelled_hover, hovertemplate=UNLABELED_HOVER,
+                           marker={**marker, "color": UNLABELED_COLOUR, "opacity": UNLABELED_OPACITY,
+                                   "symbol": np.where(far, WRONG_SYMBOL, CORRECT_SYMBOL)}))
+    _map_layout(figure, title)
+    return figure
+
+
+def confidence_histogram(labeled: np.ndarray, unlabeled: np.ndarray, minimum: float) -> go.Figure:
+    """The model's confidence (its predicted class's probability) on labelled and unlabelled
+    reviews, each as a share of its own population (so different sizes compare)."""
+    size = (1.0 - minimum) / CONFIDENCE_BINS
+    bins = dict(start=minimum, end=1.0 + size / 2, size=size)
+    figure = go.Figure([
+        go.Histogram(x=labeled, name=f"labelled (mean {np.mean(labeled):.3f})", histnorm="probability",
+                     xbins=bins, marker_color=MODEL_COLOURS[0], opacity=HISTOGRAM_OPACITY),
+        go.Histogram(x=unlabeled, name=f"unlabelled (mean {np.mean(unlabeled):.3f})", histnorm="probability",
+                     xbins=bins, marker_color=UNLABELED_COLOUR, opacity=HISTOGRAM_OPACITY)])
+    figure.update_layout(template=TEMPLATE, barmode="overlay", height=HISTOGRAM_HEIGHT, margin=MARGIN,
+                         xaxis=dict(title="confidence (max probability)", range=[minimum, 1.0]),
+                         yaxis=dict(title="share of the population"),
+                         title="Model confidence: labelled vs unlabelled reviews")
+    return figure

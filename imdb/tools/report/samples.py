@@ -47,11 +47,13 @@ class Samples:
     @cached_property
     def snippets(self) -> list[str]:
         """The start of each review as plain text (hover labels), computed once for all figures."""
-        out = []
-        for text in self.texts:
-            plain = plain_text(text)
-            out.append(plain if len(plain) <= SNIPPET_CHARS else plain[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …")
-        return out
+        return [snippet(text) for text in self.texts]
+
+
+def snippet(text: str) -> str:
+    """The start of a review as plain text, cut at a word boundary (a map's hover label)."""
+    plain = plain_text(text)
+    return plain if len(plain) <= SNIPPET_CHARS else plain[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from imdb.tools.report.heatmaps import Heatmap, heatmap_html, legend_html
 from imdb.tools.report.metadata_loss import Claim
 from imdb.tools.report.page import Markup, Section, figure_html, table_html
 from imdb.tools.report.settings import MODEL_SPACE
+from imdb.tools.report.unlabeled import CONTENT_MAP, DOMINANCE_ODDS_RATIO, MODEL_MAP, UnlabeledAnalysis, far_share
 
 if TYPE_CHECKING:
     from imdb.tools.probes.run import Behaviour, ModelProbe
@@ -365,6 +366,78 @@ def calibration_section(analysis: Analysis) -> Section:
                    note + table + figure_html(figure, "fig-calibration"))
 
 
+def unlabeled_section(analysis: Analysis) -> Section:
+    """Where the unlabelled reviews sit against the labelled ones, which topics only they
+    cover, how sure the model is of them, and (with a second model) where the models part ways."""
+    result, options = analysis.unlabeled, analysis.options
+    threshold = result.threshold
+    kpis = _kpis([("unlabelled analysed", f"{len(result.ids):,} of {result.available:,}"),
+                  ("far from every labelled review", _pct(result.far_share)),
+                  ("labelled reviews that far", _pct(far_share(result.labeled_distances, threshold.value))),
+                  ("mean confidence, labelled", _num(float(result.labeled_confidence.mean()))),
+                  ("mean confidence, unlabelled", _num(float(result.unlabeled_confidence.mean())))])
+    note = (f"<p class='note'>{len(result.ids):,} unlabelled reviews (aclImdb's train/unsup/, a seeded sample; "
+            f"<code>--unlabeled-limit</code>) beside the {len(analysis.samples):,} labelled {options.split} reviews "
+            f"analysed. Far: the cosine distance in the content space to the nearest labelled training review "
+            f"exceeds {threshold.value:.3f}, the {threshold.percentile:.0f}th percentile of that distance for "
+            f"{threshold.calibration_reviews:,} labelled validation reviews (against {threshold.reference_reviews:,} "
+            f"training reviews). The threshold is fitted on labelled reviews only: a review of the labelled "
+            f"distribution is that far {100 - threshold.percentile:.0f} % of the time, so a far share well above "
+            f"that says the unlabelled reviews reach where the labels do not. On the maps, × marks a far "
+            f"unlabelled review.</p>")
+    maps = [(MODEL_MAP, f"{analysis.run.name}: '{options.layer}' layer"), (CONTENT_MAP, "content space (TF-IDF + SVD)")]
+    figures_html = "".join(figure_html(figures.unlabeled_map(
+        result.maps[space], analysis.samples, analysis.labels, result.ids, result.snippets, result.far,
+        f"Labelled and unlabelled reviews: {name}, {options.projection.upper()}"), f"fig-unlabeled-{space}")
+        for space, name in maps)
+    body = kpis + note + figures_html + _unlabeled_clusters(result, DOMINANCE_ODDS_RATIO) + _unlabeled_confidence(
+        analysis) + _unlabeled_disagreements(analysis)
+    return Section("unlabeled", "Unlabelled reviews", body)
+
+
+def _unlabeled_clusters(result: UnlabeledAnalysis, odds_ratio: float) -> str:
+    rows = [(figures.cluster_name(row.cluster), f"{row.size:,}", f"{row.unlabeled:,}", _pct(row.unlabeled_share),
+             _num(row.odds_ratio, 2), "yes" if row.dominated else "no",
+             ", ".join(f"{word} ({z:.0f})" for word, z in row.words[:CLUSTER_WORDS_SHOWN]))
+            for row in result.clusters]
+    dominated = sum(row.dominated for row in result.clusters)
+    note = (f"<p class='note'>k-means on the content vectors of both populations together. An unlabelled-dominated "
+            f"cluster holds at least {odds_ratio:g}× as many unlabelled reviews per labelled one as the whole map "
+            f"(odds ratio; odds rather than shares, so that the populations' sizes do not decide it): topics the "
+            f"labelled data under-covers. {dominated} of {len(result.clusters)} clusters are. Words: log-odds z-scores "
+            f"of the cluster against the rest.</p>")
+    return "<h3>Content clusters, most unlabelled first</h3>" + note + table_html(
+        ("cluster", "size", "unlabelled", "unlabelled share", "odds ratio", "unlabelled-dominated",
+         "characteristic words (z)"), rows, text_columns=(0, 5, 6))
+
+
+def _unlabeled_confidence(analysis: Analysis) -> str:
+    result = analysis.unlabeled
+    note = (f"<p class='note'>The predicted class's probability, each population as a share of itself. Mean "
+            f"normalised entropy (0 certain, 1 uniform): labelled {_num(result.labeled_entropy)}, unlabelled "
+            f"{_num(result.unlabeled_entropy)}. Without labels this is confidence, not accuracy: a model as sure of "
+            f"the unlabelled reviews as of the labelled ones can still be wrong where they lie far from its "
+            f"training data.</p>")
+    figure = figures.confidence_histogram(result.labeled_confidence, result.unlabeled_confidence,
+                                          1.0 / len(analysis.labels))
+    return ("<h3>Confidence on labelled vs unlabelled reviews</h3>" + note +
+            figure_html(figure, "fig-unlabeled-confidence"))
+
+
+def _unlabeled_disagreements(analysis: Analysis) -> str:
+    result = analysis.unlabeled
+    if not result.disagreements:
+        return ""
+    names = list(result.disagreements[0].predictions)
+    rows = [(row.sample_id, _num(row.distance), *[f"{label} ({p:.3f})" for label, p in row.predictions.values()],
+             row.preview) for row in result.disagreements]
+    return (f"<h3>Where {html.escape(names[0])} and {html.escape(names[1])} disagree most on unlabelled reviews</h3>"
+            "<p class='note'>Total variation distance between the two models' probabilities (0: the same, 1: "
+            "opposite certainties); each model's predicted class with its probability.</p>" +
+            table_html(("id", "total variation", *[f"{name} prediction" for name in names], "review"), rows,
+                       text_columns=(0, 2, 3, 4)))
+
+
 def all_sections(analysis: Analysis) -> list[Section]:
     """The sections in page order; the comparison only when a second model was given."""
     sections = [summary_section(analysis), population_section(analysis), clusters_section(analysis),
@@ -375,6 +448,8 @@ def all_sections(analysis: Analysis) -> list[Section]:
         sections.append(calibration_section(analysis))
     if analysis.comparison is not None:
         sections.append(compare_section(analysis))
+    if analysis.unlabeled is not None:
+        sections.append(unlabeled_section(analysis))
     if analysis.behaviour is not None:
         sections.append(behaviour_section(analysis.behaviour, POLARITY_NAMES))
     if analysis.faithfulness:

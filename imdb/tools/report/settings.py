@@ -42,6 +42,11 @@ DEFAULT_FAITHFULNESS_SAMPLES = 200
 DECIDING_NGRAMS = 20
 # Failing probe cases shown with a heatmap, per capability and model, in the Behaviour section.
 DEFAULT_PROBE_FAILING = 2
+# Unlabelled reviews (aclImdb's train/unsup/) the "Unlabelled reviews" section analyses, a seeded
+# sample: enough for its shares to about a point (the binomial standard error of a 5 % share is
+# 0.5 points at 2,000), few enough for its two extra maps to take seconds on 2 cores. 0 leaves
+# the section out.
+DEFAULT_UNLABELED_LIMIT = 2000
 # Per-family defaults of the heatmaps and their deletion test, for the families whose
 # attributions are costly. A BERT attribution is a backward pass through the transformer per
 # review and integration step: the heatmaps of a full-split report with a comparison (40 BERT

@@ -21,6 +21,7 @@ from imdb.tools.report.analysis import Analysis, ModelRun
 from imdb.tools.report.page import page_html
 from imdb.tools.report.phrases import phrases_json
 from imdb.tools.report.samples import LABEL_METADATA
+from imdb.tools.report.unlabeled import summary_json as unlabeled_json
 
 INDEX_FILE = "index.html"
 SAMPLES_FILE = "samples.csv"
@@ -140,7 +141,8 @@ def json_safe(value: Any) -> Any:
 
 
 def summary_json(analysis: Analysis) -> dict[str, Any]:
-    """The report's numbers, machine-readable: summary, claims, fields, clusters, issues, comparison."""
+    """The report's numbers, machine-readable: summary, claims, fields, clusters, issues, comparison,
+    unlabelled reviews (when the source holds them)."""
     result: dict[str, Any] = {
         "model": analysis.run.name, "split": analysis.options.split, "heatmap_method": analysis.options.method,
         "ig_steps": analysis.options.steps, "summary": analysis.summary,
@@ -171,6 +173,8 @@ def summary_json(analysis: Analysis) -> dict[str, Any]:
         from imdb.tools.probes.run import summary_json as probes_json
 
         result["probes"] = probes_json(analysis.behaviour)
+    if analysis.unlabeled is not None:
+        result["unlabeled"] = unlabeled_json(analysis.unlabeled)
     if analysis.comparison is not None:
         comparison = analysis.comparison
         result["comparison"] = {
