@@ -51,3 +51,51 @@ def test_each_inference_process_is_held_to_its_own_familys_ceiling() -> None:
     assert fits["within_ceiling"] is (fits["peak_rss_mb"] <= 4096)
     over = memory_figures(peaks, config, {"cnn": {"process_peak_rss_mb": 5000.0}})
     assert over["within_ceiling"] is False
+
+
+def test_a_familys_export_process_counts_against_its_ceiling() -> None:
+    """The ONNX export runs in a process of its own; its peak is the family's too."""
+    from imdb.contract.config import load_config
+    from imdb.tools.bench.run import memory_figures
+
+    peaks = SectionPeaks()
+    with peaks.section("inference"):
+        pass
+    config = load_config(environ={}, model="dense")
+    rows = {"bert": {"process_peak_rss_mb": 3000.0, "export_process_peak_rss_mb": 7000.0}}
+    assert memory_figures(peaks, config, rows)["inference_processes"] == {
+        "bert": {"peak_rss_mb": 7000.0, "ceiling_mb": 8192}}
+    rows["bert"]["export_process_peak_rss_mb"] = 9000.0
+    assert memory_figures(peaks, config, rows)["within_ceiling"] is False
+
+
+def test_a_transformer_pass_is_capped_and_a_word_pass_is_not() -> None:
+    """Deletion tests and other already-encoded passes run a transformer 32 rows at a time (its
+    attention scores grow with the square of the length); word models keep the requested size."""
+    from imdb.contract.model_files import BERT_INPUT_NAMES, ENSEMBLE_INPUT_NAMES, WORD_INPUT_NAMES
+    from imdb.models.inference import DEFAULT_BATCH_SIZE, TRANSFORMER_BATCH_SIZE, rows_per_pass, run_model_batched
+
+    assert rows_per_pass(BERT_INPUT_NAMES) == rows_per_pass(ENSEMBLE_INPUT_NAMES) == TRANSFORMER_BATCH_SIZE
+    assert rows_per_pass(WORD_INPUT_NAMES) == DEFAULT_BATCH_SIZE
+    assert rows_per_pass(BERT_INPUT_NAMES, 8) == 8
+
+    seen: list[int] = []
+
+    class Recorder:
+        """An onnxruntime-shaped model that records each batch's rows."""
+
+        def get_inputs(self) -> list:
+            return [type("Node", (), {"name": name})() for name in BERT_INPUT_NAMES]
+
+        def get_outputs(self) -> list:
+            return [type("Node", (), {"name": "logits"})()]
+
+        def run(self, _names: list, feed: dict) -> list:
+            rows = len(next(iter(feed.values())))
+            seen.append(rows)
+            return [np.zeros((rows, 2), dtype=np.float32)]
+
+    rows = 2 * TRANSFORMER_BATCH_SIZE + 5
+    inputs = {name: np.zeros((rows, 4), dtype=np.float32) for name in BERT_INPUT_NAMES}
+    assert run_model_batched(Recorder(), inputs).shape == (rows, 2)
+    assert seen == [TRANSFORMER_BATCH_SIZE, TRANSFORMER_BATCH_SIZE, 5]

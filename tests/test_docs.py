@@ -283,3 +283,40 @@ def test_the_link_checker_follows_githubs_heading_anchors() -> None:
     assert anchors("# A\n## Runs\n```\n# not a heading\n```\n## Runs\n") == {"a", "runs", "runs-1"}
     assert [target for _, target in links("[x](a.md#b) `[y](c.md)`\n```\n[z](d.md)\n```\n![i](p.png)")] == \
         ["a.md#b", "p.png"]
+
+
+# A served file's size as the README's model table quotes it: `model/NAME.ext` then whole kB.
+FILE_SIZE = re.compile(r"`(model/[\w.-]+)`\s+([\d,]+)\s+kB")
+BYTES_PER_KB = 1000
+
+
+def quoted_file_sizes(text: str) -> list[tuple[str, int]]:
+    """(path, kB) for every committed file whose size the text quotes."""
+    return [(path, int(kb.replace(",", ""))) for line in prose_lines(text) for path, kb in FILE_SIZE.findall(line)]
+
+
+def wrong_file_sizes(text: str, root: Path = REPO_ROOT) -> list[str]:
+    """The quoted sizes that are not the committed file's size rounded to whole kB (or name no file)."""
+    problems = []
+    for path, kb in quoted_file_sizes(text):
+        target = root / path
+        if not target.is_file():
+            problems.append(f"{path}: no such committed file")
+        elif round(target.stat().st_size / BYTES_PER_KB) != kb:
+            problems.append(f"{path}: README says {kb:,} kB, the file has {target.stat().st_size / BYTES_PER_KB:,.0f} kB")
+    return problems
+
+
+def test_every_model_size_the_readme_quotes_is_the_committed_files() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert quoted_file_sizes(text), "README.md's model table quotes no served file's size"
+    problems = wrong_file_sizes(text)
+    assert not problems, "README.md's model sizes drifted from model/:\n" + "\n".join(problems)
+
+
+def test_the_size_checker_rejects_a_wrong_size_and_a_missing_file(tmp_path: Path) -> None:
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "tiny.onnx").write_bytes(b"\0" * 2_600)
+    text = "| `model/tiny.onnx` 3 kB |\n| `model/tiny.onnx` 2 kB |\n| `model/gone.onnx` 1 kB |\n"
+    assert wrong_file_sizes(text, tmp_path) == ["model/tiny.onnx: README says 2 kB, the file has 3 kB",
+                                                "model/gone.onnx: no such committed file"]

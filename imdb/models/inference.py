@@ -11,9 +11,19 @@ from typing import Any, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
+from imdb.contract.model_files import ATTENTION_MASK
 from imdb.runtime.pipeline import Pipeline
 
 DEFAULT_BATCH_SIZE = 256
+# Rows per pass where the model attends (BERT, the ensemble): the attention scores of 256 rows of
+# 256 WordPieces are 0.8 GB a layer, and a deletion test's passes at that size held 10 GB.
+TRANSFORMER_BATCH_SIZE = 32
+
+
+def rows_per_pass(input_names: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE) -> int:
+    """``batch_size``, capped at ``TRANSFORMER_BATCH_SIZE`` for a model with an attention mask,
+    so one pass of a transformer stays within its family's memory ceiling."""
+    return min(batch_size, TRANSFORMER_BATCH_SIZE) if ATTENTION_MASK in input_names else batch_size
 
 
 def batch_inputs(pipeline: Pipeline, ids: Sequence[str]) -> dict[str, np.ndarray]:
@@ -35,9 +45,11 @@ def run_model(model: Any, inputs: dict[str, np.ndarray]) -> np.ndarray:
     return np.asarray(output, dtype=np.float32)
 
 
-def run_model_batched(model: Any, inputs: dict[str, np.ndarray], batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
-    """Logits for already-encoded inputs of any length, ``batch_size`` rows at a time."""
+def run_model_batched(model: Any, inputs: dict[str, np.ndarray], batch_size: int | None = None) -> np.ndarray:
+    """Logits for already-encoded inputs of any length, ``batch_size`` rows at a time (by default
+    ``rows_per_pass`` of the inputs)."""
     rows = len(next(iter(inputs.values())))
+    batch_size = rows_per_pass(list(inputs)) if batch_size is None else batch_size
     return np.concatenate([
         run_model(model, {name: values[start:start + batch_size] for name, values in inputs.items()})
         for start in range(0, rows, batch_size)])
