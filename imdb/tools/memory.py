@@ -15,7 +15,7 @@ from __future__ import annotations
 import resource
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 STATUS_FILE = Path("/proc/self/status")
 CLEAR_REFS_FILE = Path("/proc/self/clear_refs")
@@ -83,3 +83,13 @@ class SectionPeaks:
         return {"peak_rss_mb": _mib(run_peak), "sections_peak_rss_mb": dict(self.sections),
                 "largest_section": max(self.sections, key=self.sections.get) if self.sections else None,
                 "per_section": self.per_section, "children_peak_rss_mb": _mib(children)}
+
+
+def in_fresh_process(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` in a spawned process of its own, which takes every byte it allocated
+    with it when it ends: a family's model, a tf2onnx graph, TensorFlow's allocator pools.
+    ``function`` must be importable at module level (spawn pickles it by name)."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(function, args)

@@ -22,14 +22,9 @@ def bench_probes(config: Config, families: Sequence[str] = MODEL_FAMILIES, *, pr
 
     Each family runs in a fresh (spawned) process, as the bench's inference rows do, so BERT's
     and the ensemble's models are released before the next family loads."""
-    import multiprocessing
+    from imdb.tools.memory import in_fresh_process
 
-    context = multiprocessing.get_context("spawn")
-    results: dict[str, Any] = {}
-    for family in families:
-        with context.Pool(1) as pool:
-            results[family] = pool.apply(probe_row, (config.with_overrides(model=family), progress))
-    return results
+    return {family: in_fresh_process(probe_row, config.with_overrides(model=family), progress) for family in families}
 
 
 def probe_row(family_config: Config, progress: bool) -> dict[str, Any]:

@@ -332,21 +332,25 @@ def bench_inference(config: Config, workdir: Path) -> dict[str, Any]:
     family's model, its ONNX export (tf2onnx holds the whole graph several times over for BERT)
     and its int8 file are released with the process, so no family's memory is charged to the next
     section, and each row records its own process's peak beside its rates."""
-    import multiprocessing
+    from imdb.tools.memory import in_fresh_process
 
-    context = multiprocessing.get_context("spawn")
     results: dict[str, Any] = {}
     for family in MODEL_FAMILIES:
         family_config = config.with_overrides(model=family)
+        onnx_file = served_onnx_file(family_config, workdir)
         exported = None
-        if not model_path(family_config, ONNX_SUFFIX).exists() and _has_keras_model(family_config):
-            with context.Pool(1) as pool:
-                exported = pool.apply(export_row, (family_config, workdir / f"{family}.onnx"))
-        with context.Pool(1) as pool:
-            results[family] = pool.apply(inference_row, (family_config, workdir))
+        if not onnx_file.exists() and _has_keras_model(family_config):
+            exported = in_fresh_process(export_row, family_config, onnx_file)
+        results[family] = in_fresh_process(inference_row, family_config, workdir)
         if exported is not None and isinstance(results[family], dict):
             results[family]["export_process_peak_rss_mb"] = exported
     return results
+
+
+def served_onnx_file(family_config: Config, workdir: Path) -> Path:
+    """The family's committed ONNX file, or where the bench exports one when none is committed."""
+    committed = model_path(family_config, ONNX_SUFFIX)
+    return committed if committed.exists() else workdir / f"{family_config.model}.onnx"
 
 
 def _has_keras_model(family_config: Config) -> bool:
@@ -388,9 +392,7 @@ def inference_row(family_config: Config, workdir: Path) -> dict[str, Any]:
     ids = pipeline.split_ids("validation")[: INFERENCE_SAMPLES[family]]
     for sample_id in ids:
         pipeline.encoded(sample_id)
-    onnx_file = model_path(family_config, ONNX_SUFFIX)
-    if not onnx_file.exists():
-        onnx_file = workdir / f"{family}.onnx"
+    onnx_file = served_onnx_file(family_config, workdir)
     if not onnx_file.exists():
         return skipped(family_config, ModelError(f"no ONNX file for {family!r} at {onnx_file}: "
                                                  f"run `imdb-leap export --model {family} --format onnx`"))
