@@ -35,8 +35,9 @@ def test_a_light_section_after_a_heavy_one_reads_its_own_lower_peak() -> None:
     assert figures["children_peak_rss_mb"] >= 0
 
 
-def test_each_inference_process_is_held_to_its_own_familys_ceiling() -> None:
-    """A word family's bench: its own process within 4 GB, BERT's export process within 8 GB."""
+def test_each_family_process_is_held_to_its_own_familys_ceiling() -> None:
+    """A word family's bench: its own processes within 4 GB, BERT's inference and deletion-test
+    processes within 8 GB, each section's rows apart."""
     from imdb.contract.config import load_config
     from imdb.tools.bench.run import memory_figures
 
@@ -44,13 +45,18 @@ def test_each_inference_process_is_held_to_its_own_familys_ceiling() -> None:
     with peaks.section("inference"):
         pass
     config = load_config(environ={}, model="dense")
-    fits = memory_figures(peaks, config, {"dense": {"process_peak_rss_mb": 900.0},
-                                          "bert": {"process_peak_rss_mb": 8000.0}, "rnn": {"skipped": "no model"}})
-    assert fits["inference_processes"] == {"dense": {"peak_rss_mb": 900.0, "ceiling_mb": 4096},
-                                           "bert": {"peak_rss_mb": 8000.0, "ceiling_mb": 8192}}
+    fits = memory_figures(peaks, config, {
+        "inference": {"dense": {"process_peak_rss_mb": 900.0}, "bert": {"process_peak_rss_mb": 8000.0},
+                      "rnn": {"skipped": "no model"}},
+        "faithfulness": {"bert": {"process_peak_rss_mb": 3000.0, "ig": {"margin": 0.25}}}})
+    assert fits["family_processes"] == {
+        "inference": {"dense": {"peak_rss_mb": 900.0, "ceiling_mb": 4096}, "bert": {"peak_rss_mb": 8000.0, "ceiling_mb": 8192}},
+        "faithfulness": {"bert": {"peak_rss_mb": 3000.0, "ceiling_mb": 8192}}}
     assert fits["within_ceiling"] is (fits["peak_rss_mb"] <= 4096)
-    over = memory_figures(peaks, config, {"cnn": {"process_peak_rss_mb": 5000.0}})
+    over = memory_figures(peaks, config, {"inference": {"cnn": {"process_peak_rss_mb": 5000.0}}})
     assert over["within_ceiling"] is False
+    deletion_over = memory_figures(peaks, config, {"faithfulness": {"bert": {"process_peak_rss_mb": 10382.3}}})
+    assert deletion_over["within_ceiling"] is False
 
 
 def test_a_familys_export_process_counts_against_its_ceiling() -> None:
@@ -63,10 +69,10 @@ def test_a_familys_export_process_counts_against_its_ceiling() -> None:
         pass
     config = load_config(environ={}, model="dense")
     rows = {"bert": {"process_peak_rss_mb": 3000.0, "export_process_peak_rss_mb": 7000.0}}
-    assert memory_figures(peaks, config, rows)["inference_processes"] == {
+    assert memory_figures(peaks, config, {"inference": rows})["family_processes"]["inference"] == {
         "bert": {"peak_rss_mb": 7000.0, "ceiling_mb": 8192}}
     rows["bert"]["export_process_peak_rss_mb"] = 9000.0
-    assert memory_figures(peaks, config, rows)["within_ceiling"] is False
+    assert memory_figures(peaks, config, {"inference": rows})["within_ceiling"] is False
 
 
 def test_a_transformer_pass_is_capped_and_a_word_pass_is_not() -> None:

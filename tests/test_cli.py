@@ -182,3 +182,16 @@ def test_only_tensorflow_start_up_lines_count_as_noise(line: bytes, noise: bool)
     from imdb.tools.cli.native_logs import is_noise
 
     assert is_noise(line) is noise
+
+
+def test_bench_families_flag_names_families_and_rejects_others(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--families`` limits the per-family sections; an unknown name is an argparse error naming the choices."""
+    from imdb.contract.config import MODEL_FAMILIES
+    from imdb.tools.cli.main import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["bench"]).families == MODEL_FAMILIES
+    assert parser.parse_args(["bench", "--families", "dense, rnn"]).families == ("dense", "rnn")
+    with pytest.raises(SystemExit):
+        parser.parse_args(["bench", "--families", "dense,lstm"])
+    assert "families must be among dense" in capsys.readouterr().err

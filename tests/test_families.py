@@ -30,6 +30,14 @@ SERVED_STATES = 4
 EXPECTED_INPUTS = {"dense": ["input_tokens"], "cnn": ["input_tokens"], "rnn": ["input_tokens"],
                    "bert": ["input_ids", "attention_mask", "token_type_ids"],
                    "ensemble": ["input_ids", "attention_mask", "token_type_ids", "input_tokens"]}
+# Integration steps of the ensemble's heatmaps (as analyze takes them for BERT), on this many
+# validation reviews. Completeness is checked with more steps, where the Riemann sum may miss at
+# most a share of f(x) - f(baseline) plus a slack (4 midpoints miss about a fifth on a real review).
+ENSEMBLE_IG_STEPS = 4
+ENSEMBLE_EXPLAINED = 3
+COMPLETENESS_STEPS = 32
+COMPLETENESS_RELATIVE = 0.05
+COMPLETENESS_ABSOLUTE = 0.01
 # Training reviews a short ensemble run serves (it fits its weight on half of them).
 TINY_ENSEMBLE_LIMIT = 24
 
@@ -129,6 +137,33 @@ def test_ensemble_is_one_served_model_of_both_members(tiny_ensemble_dir: Path, o
     env = family_env("ensemble", official_tarball, family_cache, IMDB_MODEL_DIR=str(tiny_ensemble_dir),
                      IMDB_BERT_MAX_LEN=str(TINY_BERT_LEN))
     assert_family_integration(env, "ensemble")
+
+
+def test_ensemble_heatmaps_are_taken_at_berts_wordpieces(official_tarball: Path, family_cache: Path) -> None:
+    """The shipped ensemble's integrated gradients run through the one served model at its BERT
+    member's embedding: WordPiece tokens, [CLS]/[SEP] and padding scored 0, completeness within the
+    Riemann error of 4 steps, and the deletion test runs on it (what the bench's row does). The
+    shipped model, not the tiny one: a tiny run's weight may leave BERT no share to explain."""
+    from imdb.tools.explain import Explainer
+    from imdb.tools.explain.deletion import faithfulness_of_methods
+
+    config = load_config(environ={}, model="ensemble", data=str(official_tarball), data_root=str(family_cache),
+                         sample_limit_per_split=ENSEMBLE_EXPLAINED)
+    pipeline = Pipeline(config)
+    ids = pipeline.split_ids("validation")
+    explainer = Explainer(pipeline)
+    for attribution in explainer.explain(ids, "ig", steps=ENSEMBLE_IG_STEPS, progress=False):
+        assert attribution.tokens == pipeline.encoder.display_tokens(pipeline.model_input(attribution.sample_id,
+                                                                                          "input_ids"))
+        special = np.array([token in ("", "[CLS]", "[SEP]") for token in attribution.tokens])
+        assert attribution.tokens[0] == "[CLS]" and not attribution.scores[special].any()
+        assert attribution.words and len(attribution.words) == len(attribution.word_scores)
+        assert attribution.target != attribution.baseline_target, "BERT's share moves between baseline and review"
+    for attribution in explainer.explain(ids, "ig", steps=COMPLETENESS_STEPS, progress=False):
+        delta = attribution.target - attribution.baseline_target
+        assert abs(attribution.completeness_gap) <= COMPLETENESS_RELATIVE * abs(delta) + COMPLETENESS_ABSOLUTE
+    (row,) = faithfulness_of_methods(config, ["ig"], len(ids), k=2, steps=ENSEMBLE_IG_STEPS)
+    assert row["model"] == "ensemble" and row["n"] == len(ids) and 0.0 <= row["win_rate"] <= 1.0
 
 
 def test_ensemble_weight_fit_prefers_the_better_member() -> None:

@@ -13,9 +13,9 @@ the official Tensorleap example's per-call work on the same samples and function
 the same decorators; ``naive_textblob_per_call`` the older baseline that recomputes TextBlob
 per call; ``inference`` Keras and ONNX throughput per trained family (BERT also ONNX int8 and its
 accuracy change, see ``quantized``); ``bert_training`` (``--model bert``) fine-tuning reviews/s,
-fixed padding beside bucketed batches; ``faithfulness`` the
-deletion test of each word-heatmap method; ``projection`` the population map's methods, each
-cold in a fresh process, with their readability figures (``imdb.tools.bench.projection``);
+fixed padding beside bucketed batches; ``faithfulness`` the deletion test of each heatmap
+method for every trained family, each in a process of its own (``imdb.tools.bench.faithfulness``);
+``projection`` the population map's methods, each cold in a fresh process, with their readability figures (``imdb.tools.bench.projection``);
 ``linear_reference`` TF-IDF + logistic regression
 on the same split and vocabulary size; ``probes`` behavioural probe pass rates per trained
 family (``imdb.tools.bench.probes``); ``machine`` cores and load; ``memory`` peak RSS per section
@@ -38,6 +38,7 @@ import numpy as np
 from imdb.tools.bench.bert_training import bench_bert_training
 from imdb.tools.bench.calling import CallingPaths, binder_paths, decorate
 from imdb.tools.bench.cold_start import bench_cold_start
+from imdb.tools.bench.faithfulness import PROCESS_PEAK, bench_faithfulness
 from imdb.tools.bench.linear import linear_reference
 from imdb.tools.bench.naive import OfficialExample, TextBlobPerCall, extract_reviews, fit_official_tokenizer, \
     NotReproducible, metadata_table
@@ -54,7 +55,6 @@ from imdb.models.loading import open_onnx
 from imdb.contract.names import TRAINING
 from imdb.runtime.pipeline import Pipeline, balanced_subset
 from imdb.runtime.text_scores import default_workers
-from imdb.tools.report.settings import default_faithfulness_samples
 
 PASS_SPLIT = TRAINING
 INFERENCE_SAMPLES = {"dense": 2000, "cnn": 1000, "rnn": 1000, "bert": 64, "ngram": 2000, "ensemble": 64}
@@ -73,6 +73,8 @@ US_PER_S = 1e6
 MS_PER_S = 1e3
 SERIAL_WORKERS = 1
 SERIAL_CACHE, PARALLEL_CACHE, COLD_START_DIR = "cold-serial", "cache", "cold-start"
+# Sections whose rows run one family each in a process of its own (peaks held per family).
+FAMILY_SECTIONS = ("inference", "faithfulness")
 # Two-class logits for the visualizers' timing (their cost does not depend on the values).
 EXAMPLE_LOGITS = (0.3, -0.2)
 # The binder's visualizers, each called once per sample in the pass.
@@ -325,7 +327,7 @@ def bench_baselines(config: Config, pipeline: Pipeline, binder: Any, subset: Any
             "naive_textblob_per_call": _comparison(textblob, ours, preprocess, subset, ids)}
 
 
-def bench_inference(config: Config, workdir: Path) -> dict[str, Any]:
+def bench_inference(config: Config, workdir: Path, families: Sequence[str] = MODEL_FAMILIES) -> dict[str, Any]:
     """Keras and ONNX throughput side by side for every family that has a trained model.
 
     Each family's row runs in a fresh process (spawned, so nothing of this one is inherited): a
@@ -335,7 +337,7 @@ def bench_inference(config: Config, workdir: Path) -> dict[str, Any]:
     from imdb.tools.memory import in_fresh_process
 
     results: dict[str, Any] = {}
-    for family in MODEL_FAMILIES:
+    for family in families:
         family_config = config.with_overrides(model=family)
         onnx_file = served_onnx_file(family_config, workdir)
         exported = None
@@ -406,39 +408,25 @@ def inference_row(family_config: Config, workdir: Path) -> dict[str, Any]:
     row["onnx_to_keras_ratio"] = round(row["onnx_samples_per_s"] / row["keras_samples_per_s"], 2)
     if family_config.is_bert:
         row.update(int8_columns(family_config, pipeline, onnx_file, workdir, ids))
-    row["process_peak_rss_mb"] = process_peak_mb()
+    row[PROCESS_PEAK] = process_peak_mb()
     return row
 
 
-def bench_faithfulness(config: Config, n_samples: int) -> dict[str, Any]:
-    """Deletion test per attribution method: top-k attributed words versus k random words.
-
-    The methods and integration steps are the ones ``analyze`` uses for the family (both methods
-    and 32 steps for the word models, with the exact heatmap beside them for the n-gram family; for
-    BERT integrated gradients alone, 4 steps: see ``imdb.tools.report.settings``)."""
-    from imdb.tools.explain.deletion import faithfulness_of_methods
-    from imdb.tools.explain.methods import DEFAULT_METHOD
-    from imdb.tools.report.settings import default_steps, faithfulness_methods
-
-    methods = faithfulness_methods(config.model, DEFAULT_METHOD)
-    return dict(zip(methods, faithfulness_of_methods(config, methods, n_samples,
-                                                     steps=default_steps(config.model))))
-
-
-def memory_figures(peaks: SectionPeaks, config: Config, inference: dict[str, Any] | None = None) -> dict[str, Any]:
+def memory_figures(peaks: SectionPeaks, config: Config, processes: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """The peaks per section beside the ceiling that applies: a word family's bench must fit in
-    4 GB, BERT's with its training section in 8 GB. Each family's inference process
-    (``bench_inference``) is held to its own family's ceiling — BERT's and the ensemble's rows
-    export a transformer to ONNX, which is BERT's cost whichever family the bench is run for."""
+    4 GB, BERT's with its training section in 8 GB. Every family process the bench spawned
+    (``processes``: section -> family -> row, the inference and faithfulness sections) is held
+    to its own family's ceiling — BERT's and the ensemble's rows export a transformer to ONNX
+    and run integrated gradients through it, which is BERT's cost whichever family is benched."""
     figures = peaks.figures()
     ceiling = _memory_ceiling(config)
-    processes = {family: {"peak_rss_mb": max(row["process_peak_rss_mb"], row.get("export_process_peak_rss_mb", 0.0)),
-                          "ceiling_mb": _memory_ceiling(config.with_overrides(model=family))}
-                 for family, row in (inference or {}).items()
-                 if isinstance(row, dict) and "process_peak_rss_mb" in row}
+    held = {section: {family: {"peak_rss_mb": max(row[PROCESS_PEAK], row.get("export_process_peak_rss_mb", 0.0)),
+                               "ceiling_mb": _memory_ceiling(config.with_overrides(model=family))}
+                      for family, row in rows.items() if isinstance(row, dict) and PROCESS_PEAK in row}
+            for section, rows in (processes or {}).items()}
     within = figures["peak_rss_mb"] <= ceiling and all(
-        process["peak_rss_mb"] <= process["ceiling_mb"] for process in processes.values())
-    return {**figures, "inference_processes": processes, "ceiling_mb": ceiling, "within_ceiling": within}
+        process["peak_rss_mb"] <= process["ceiling_mb"] for rows in held.values() for process in rows.values())
+    return {**figures, "family_processes": held, "ceiling_mb": ceiling, "within_ceiling": within}
 
 
 def _memory_ceiling(config: Config) -> int:
@@ -449,15 +437,13 @@ def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = 
               inference: bool = True, faithfulness_samples: int | None = None,
               linear: bool = True, probes: bool = True, progress: bool = True,
               bert_training: int = BERT_TRAINING_SAMPLES, projection: bool = True,
-              cold_start: bool = True) -> dict[str, Any]:
+              cold_start: bool = True, families: Sequence[str] = MODEL_FAMILIES) -> dict[str, Any]:
     """All sections in one process, so the figures are comparable with each other.
 
     ``bert_training`` is the number of training reviews of the ``bert_training`` section (0 skips it);
     ``faithfulness_samples`` the reviews of the deletion test (0 skips it; None: the family's
-    default, as ``analyze`` uses).
+    default, as ``analyze`` uses); ``families`` the families the per-family sections run.
     """
-    if faithfulness_samples is None:
-        faithfulness_samples = default_faithfulness_samples(config.model)
     peaks = SectionPeaks()
     with tempfile.TemporaryDirectory(prefix="imdb-bench-") as scratch:
         workdir = Path(scratch)
@@ -488,10 +474,10 @@ def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = 
                 result["bert_training"] = bench_bert_training(config, bert_training)
         if inference:
             with peaks.section("inference"):
-                result["inference"] = bench_inference(config, workdir)
-        if faithfulness_samples:
+                result["inference"] = bench_inference(config, workdir, families)
+        if faithfulness_samples != 0:
             with peaks.section("faithfulness"):
-                result["faithfulness"] = bench_faithfulness(config, faithfulness_samples)
+                result["faithfulness"] = bench_faithfulness(config, faithfulness_samples, families)
         if projection:
             with peaks.section("projection"):
                 result["projection"] = bench_projection(config, pipeline, limit)
@@ -500,7 +486,8 @@ def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = 
                 result["linear_reference"] = linear_reference(config, pipeline, limit)
         if probes:
             with peaks.section("probes"):
-                result["probes"] = bench_probes(config, progress=progress)
-        result["memory"] = memory_figures(peaks, config, result.get("inference"))
+                result["probes"] = bench_probes(config, families, progress=progress)
+        result["memory"] = memory_figures(peaks, config, {section: result[section] for section in FAMILY_SECTIONS
+                                                          if section in result})
         result["machine"]["end"] = machine()
     return {"official_example_ratio": result.pop("official_example_ratio", None), **result}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from imdb.contract.config import MODEL_FAMILIES
 from imdb.tools.cli.common import add_config_options, add_progress_option, config_from_args, print_result
 
 
@@ -30,8 +31,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="with --model bert: skip the fine-tuning throughput section")
     parser.add_argument("--bert-training-samples", type=int, default=BERT_TRAINING_SAMPLES,
                         help="training reviews each fine-tuning step variant runs over")
+    parser.add_argument("--families", type=_families, default=MODEL_FAMILIES,
+                        help="comma-separated families the per-family sections (inference, faithfulness, "
+                             f"probes) run (default: all, {','.join(MODEL_FAMILIES)})")
     add_progress_option(parser)
     parser.set_defaults(func=_bench)
+
+
+def _families(value: str) -> tuple[str, ...]:
+    """``dense,cnn`` -> ``("dense", "cnn")``, every name a family (argparse reports the error)."""
+    names = tuple(name.strip() for name in value.split(",") if name.strip())
+    unknown = [name for name in names if name not in MODEL_FAMILIES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"families must be among {', '.join(MODEL_FAMILIES)}; got {value!r}")
+    return names
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -41,5 +54,6 @@ def _bench(args: argparse.Namespace) -> int:
                        inference=not args.no_inference, faithfulness_samples=args.faithfulness_samples,
                        linear=not args.no_linear_reference, probes=not args.no_probes, progress=not args.no_progress,
                        bert_training=args.bert_training_samples if not args.no_bert_training else 0,
-                       projection=not args.no_projection, cold_start=not args.no_cold_start)
+                       projection=not args.no_projection, cold_start=not args.no_cold_start,
+                       families=args.families)
     return print_result(result)
