@@ -10,6 +10,7 @@ from typing import Any, Iterator
 import pytest
 
 from imdb.contract.config import REPO_ROOT
+from json_helpers import json_leaves
 
 # An absolute path anywhere in a string ("... in /home/me/model ..."); URLs (scheme://) are fine.
 ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])/(?:[\w.+-]+/)+")
@@ -17,14 +18,7 @@ RESULT_FILES = sorted([*(REPO_ROOT / "model").glob("*.json"), *(REPO_ROOT / "ben
 
 
 def _strings(node: Any) -> Iterator[str]:
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, dict):
-        for value in node.values():
-            yield from _strings(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _strings(value)
+    return (leaf for leaf in json_leaves(node) if isinstance(leaf, str))
 
 
 def test_there_are_results_to_check() -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from imdb.contract.config import REPO_ROOT
+from json_helpers import json_leaves
 
 README = REPO_ROOT / "README.md"
 DOCS = REPO_ROOT / "docs"
@@ -173,16 +174,9 @@ def figures(text: str) -> list[Figure]:
 
 def numeric_leaves(value: Any) -> Iterator[float]:
     """Every number in a JSON value, however deep (booleans are not numbers)."""
-    if isinstance(value, bool):
-        return
-    if isinstance(value, (int, float)):
-        yield float(value)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from numeric_leaves(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from numeric_leaves(item)
+    for leaf in json_leaves(value):
+        if isinstance(leaf, (int, float)) and not isinstance(leaf, bool):
+            yield float(leaf)
 
 
 def result_leaves(root: Path = REPO_ROOT) -> list[float]:

@@ -17,7 +17,7 @@ import numpy as np
 
 from imdb.contract.model_files import WORD_INPUT
 from imdb.text.encoded import Encoded
-from imdb.text.words import PAD_ID, RESERVED_TOKENS, WordVocabulary, words
+from imdb.text.words import PAD_ID, RESERVED_TOKENS, WordVocabulary, display_table, tokens_at, words
 
 # Words of an n-gram are joined by one space, as in the standardised text.
 SEPARATOR = " "
@@ -63,7 +63,7 @@ class NgramEncoder:
         self.max_n = max_n
         self.sequence_length = length
         self.input_names: tuple[str, ...] = (self.INPUT_NAME,)
-        self._display = np.array(("",) + vocabulary.tokens[1:], dtype=object)
+        self._display = display_table(vocabulary)
 
     def encode(self, text: str) -> Encoded:
         document = words(text)
@@ -77,6 +77,4 @@ class NgramEncoder:
 
     def display_tokens(self, token_ids: np.ndarray) -> list[str]:
         """One string per input position: the n-gram read there, padding as empty strings."""
-        ids = np.asarray(token_ids).reshape(-1).astype(np.int64)
-        ids[(ids < 0) | (ids >= len(self._display))] = PAD_ID
-        return self._display[ids].tolist()
+        return tokens_at(self._display, token_ids)

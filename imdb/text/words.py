@@ -129,7 +129,7 @@ class WordEncoder:
         self.sequence_length = sequence_length
         self.input_names: tuple[str, ...] = (self.INPUT_NAME,)
         # Lookup table for the visualizer: padding shows as an empty string.
-        self._display = np.array(("",) + vocabulary.tokens[1:], dtype=object)
+        self._display = display_table(vocabulary)
 
     def encode(self, text: str) -> Encoded:
         document = words(text)
@@ -142,6 +142,17 @@ class WordEncoder:
     def display_tokens(self, token_ids: np.ndarray) -> list[str]:
         """One string per input position, as the model saw it: OOV words read ``[UNK]`` and
         padding positions are empty strings (LeapText's convention for fixed-length inputs)."""
-        ids = np.asarray(token_ids).reshape(-1).astype(np.int64)
-        ids[(ids < 0) | (ids >= len(self._display))] = PAD_ID
-        return self._display[ids].tolist()
+        return tokens_at(self._display, token_ids)
+
+
+def display_table(vocabulary: WordVocabulary) -> np.ndarray:
+    """Id -> the string the dashboard shows: the vocabulary's tokens, padding (id 0) as ``""``."""
+    return np.array(("",) + tuple(vocabulary.tokens[1:]), dtype=object)
+
+
+def tokens_at(display: np.ndarray, token_ids: np.ndarray) -> list[str]:
+    """One string per input position from ``display``; an id outside it reads as padding, so a
+    corrupt or foreign id never raises inside a visualizer."""
+    ids = np.asarray(token_ids).reshape(-1).astype(np.int64)
+    ids[(ids < 0) | (ids >= len(display))] = PAD_ID
+    return display[ids].tolist()
