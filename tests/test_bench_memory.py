@@ -105,3 +105,16 @@ def test_a_transformer_pass_is_capped_and_a_word_pass_is_not() -> None:
     inputs = {name: np.zeros((rows, 4), dtype=np.float32) for name in BERT_INPUT_NAMES}
     assert run_model_batched(Recorder(), inputs).shape == (rows, 2)
     assert seen == [TRANSFORMER_BATCH_SIZE, TRANSFORMER_BATCH_SIZE, 5]
+
+
+def test_attribution_passes_are_sized_by_what_a_row_costs_the_tape() -> None:
+    """Integrated gradients keep every layer (BERT) or every step (the GRU) on the tape: those
+    families take fewer rows a pass than the bag-of-words ones, the ensemble as BERT does."""
+    from imdb.contract.config import MODEL_FAMILIES, load_config
+    from imdb.tools.explain.attribution import (BERT_ROWS_PER_PASS, RECURRENT_ROWS_PER_PASS, WORD_ROWS_PER_PASS,
+                                                default_rows_per_pass)
+
+    rows = {family: default_rows_per_pass(load_config(environ={}, model=family)) for family in MODEL_FAMILIES}
+    assert rows == {"dense": WORD_ROWS_PER_PASS, "cnn": WORD_ROWS_PER_PASS, "ngram": WORD_ROWS_PER_PASS,
+                    "rnn": RECURRENT_ROWS_PER_PASS, "bert": BERT_ROWS_PER_PASS, "ensemble": BERT_ROWS_PER_PASS}
+    assert BERT_ROWS_PER_PASS < RECURRENT_ROWS_PER_PASS < WORD_ROWS_PER_PASS

@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from imdb.tools.explain.methods import (ALL_METHODS, BASELINES, DEFAULT_BASELINE, DEFAULT_METHOD, DEFAULT_STEPS,
                                         EXACT, GRADIENT_X_INPUT, INTEGRATED_GRADIENTS, METHODS)
 from imdb.tools.explain.split import EmbeddingSplit, TokenSpec, token_spec
+from imdb.contract.config import Config
 from imdb.models.inference import batch_inputs
 from imdb.models.loading import load_keras_model
 from imdb.runtime.pipeline import Pipeline
@@ -33,8 +34,13 @@ from imdb.runtime.pipeline import Pipeline
 # The tape keeps every layer's attention activations, about 220 MB a BERT row at 256 WordPieces:
 # measured on 16 reviews (2 cores), 32 rows a pass peaked at 8.2 GB, 16 at 4.6 GB, 8 at 2.8 GB
 # and 4 at 1.9 GB, and 8 was also the fastest (21.5 s against 27.8 s for 32).
+# The recurrent family's tape keeps every one of its 600 steps (about 9 MB a row): on 16 reviews
+# x 32 steps, 512 rows a pass peaked at 5.3 GB (28.2 s), 256 at 3.2 GB (33.8 s), 128 at 2.0 GB
+# (51.9 s); 128 keeps analyze's 3 GB and the bench's 4 GB for a word family.
 WORD_ROWS_PER_PASS = 512
 BERT_ROWS_PER_PASS = 8
+RECURRENT_ROWS_PER_PASS = 128
+RECURRENT_FAMILY = "rnn"
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ class Explainer:
         self.spec: TokenSpec = token_spec(pipeline.config, pipeline.encoder)
         self.split = EmbeddingSplit(self.model, self.spec, pipeline.encoder.input_names)
         self.baseline = baseline
-        self.rows_per_pass = rows_per_pass or (BERT_ROWS_PER_PASS if pipeline.config.uses_bert else WORD_ROWS_PER_PASS)
+        self.rows_per_pass = rows_per_pass or default_rows_per_pass(pipeline.config)
         self._exact_weights: Any = None
 
     def explain(self, ids: Sequence[str], method: str = DEFAULT_METHOD, *, steps: int = DEFAULT_STEPS,
@@ -167,6 +173,13 @@ class Explainer:
         return Attribution(sample_id=sample_id, method=method, predicted=predicted, tokens=tokens,
                            scores=scores.astype(np.float32), words=words, word_scores=word_scores,
                            target=target, baseline_target=baseline_target)
+
+
+def default_rows_per_pass(config: Config) -> int:
+    """Rows of one attribution pass for the configured family: what its tape costs a row decides."""
+    if config.uses_bert:
+        return BERT_ROWS_PER_PASS
+    return RECURRENT_ROWS_PER_PASS if config.model == RECURRENT_FAMILY else WORD_ROWS_PER_PASS
 
 
 def predicted_log_odds(logits: tf.Tensor, classes: tf.Tensor) -> tf.Tensor:
