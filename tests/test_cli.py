@@ -17,7 +17,10 @@ import leap_test
 from imdb.tools.cli.main import main
 from imdb.contract.config import REPO_ROOT, load_config
 from imdb.contract.model_files import ModelError
+from imdb.contract.names import TRAINING, VALIDATION
 from imdb.models.word import EMBEDDING_LAYER
+from imdb.runtime.pipeline import Pipeline
+from imdb.training.word import word_arrays
 from imdb.training.word_init import checkpoint_word_vectors
 from imdb.text.words import RESERVED_TOKENS, WordVocabulary
 
@@ -48,6 +51,32 @@ def trained_card(tarball: Path, tmp_path: Path, family: str, monkeypatch: pytest
     card = last_json(capsys)
     assert card["family"] == family and 0.0 <= card["validation_accuracy"] <= 1.0
     return card, vocab
+
+
+def test_training_stops_early_on_a_training_holdout_never_on_validation(
+        official_tarball: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    held_out_data = []
+    fit = keras.Model.fit
+
+    def recording_fit(self, *args, **kwargs):
+        held_out_data.append(kwargs["validation_data"])
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", recording_fit)
+    card, _ = trained_card(official_tarball, tmp_path, "dense", monkeypatch, capsys)
+    config = load_config(model="dense", data=str(official_tarball), data_root=str(tmp_path / "cache"))
+    pipeline = Pipeline(config)
+    training, validation = pipeline.split_ids(TRAINING), pipeline.split_ids(VALIDATION)
+    fitted, holdout = pipeline.corpus.holdout(training, config.early_stopping_holdout, config.seed)
+    assert holdout and not set(holdout) & set(validation)
+    (watched_inputs,), watched_labels = held_out_data[0]
+    holdout_inputs, holdout_labels = word_arrays(pipeline, holdout)
+    assert np.array_equal(watched_inputs, holdout_inputs) and np.array_equal(watched_labels, holdout_labels)
+    assert (card["train_samples"], card["holdout_samples"], card["validation_samples"]) == (
+        len(fitted), len(holdout), len(validation))
+    assert card["early_stopping_holdout"] == config.early_stopping_holdout
+    assert 0.0 <= card["holdout_accuracy"] <= 1.0
 
 
 def test_evaluate_prints_one_json_line_last(imdb_data_uri: str, data_root: Path,

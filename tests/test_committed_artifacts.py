@@ -70,6 +70,9 @@ def test_shipped_rating_models_and_their_cards(family: str) -> None:
     assert 0.0 < card["validation_star_mae"] < 9.0 and card["validation_accuracy"] > 1 / len(RATING_NAMES)
 
 
+# How far a card's held-out share may be from early_stopping_holdout (folds are whole movies).
+HOLDOUT_SHARE_TOLERANCE = 0.01
+
 # The least validation accuracy a shipped IMDB sentiment model may have (the weakest, dense, has 0.88).
 SHIPPED_SENTIMENT_MIN_ACCURACY = 0.85
 
@@ -84,3 +87,17 @@ def test_shipped_sentiment_models_and_their_cards(family: str) -> None:
         assert (REPO_ROOT / "model" / name).is_file(), name
     assert card["train_samples"] > 20_000 and card["validation_samples"] > 2_000
     assert card["validation_accuracy"] >= SHIPPED_SENTIMENT_MIN_ACCURACY
+
+
+@pytest.mark.parametrize("name", ["dense", "cnn", "rnn", "rating-dense", "rating-cnn"])
+def test_shipped_word_models_chose_their_epoch_on_a_training_holdout(name: str) -> None:
+    """The word families stop early on a holdout of the training split, never on validation: their
+    cards count the reviews fitted on and held out, which together are the training split."""
+    from imdb.contract.config import load_config
+
+    card = json.loads((REPO_ROOT / "model" / f"{name}.json").read_text(encoding="utf-8"))
+    holdout = card["early_stopping_holdout"]
+    assert holdout == load_config(environ={}).early_stopping_holdout
+    training = card["train_samples"] + card["holdout_samples"]
+    assert abs(card["holdout_samples"] / training - holdout) < HOLDOUT_SHARE_TOLERANCE
+    assert 0.0 < card["holdout_accuracy"] <= 1.0

@@ -86,6 +86,31 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
         load_config(broken, environ={})
 
 
+def test_early_stopping_holdout_is_a_fraction_overridable_like_the_others(tmp_path: Path) -> None:
+    assert load_config(environ={}).early_stopping_holdout == 0.1
+    assert load_config(environ={"IMDB_EARLY_STOPPING_HOLDOUT": "0.2"}).early_stopping_holdout == 0.2
+    assert load_config(environ={}, early_stopping_holdout=0.25).early_stopping_holdout == 0.25
+    path = write_config(tmp_path, early_stopping_holdout=1)
+    with pytest.raises(ConfigError, match=rf"setting 'early_stopping_holdout' in {path} must be a number in \(0, 1\)"):
+        load_config(path, environ={})
+
+
+def test_a_variant_file_overrides_its_base_section_by_section(tmp_path: Path) -> None:
+    variant = tmp_path / "variant.yaml"
+    variant.write_text(yaml.safe_dump({"base": str(DEFAULT_CONFIG_FILE), "task": "rating",
+                                       "dense": {"epochs": 3}}))
+    config = load_config(variant, environ={})
+    default = load_config(environ={})
+    assert (config.task, config.dense.epochs) == ("rating", 3)
+    assert config.dense.hidden_units == default.dense.hidden_units and config.cnn == default.cnn
+    assert config.model_dir == default.model_dir, "paths resolve as in the base file"
+    assert load_config(variant, environ={"IMDB_TASK": "sentiment"}, dense__epochs=5).dense.epochs == 5
+    looped = tmp_path / "looped.yaml"
+    looped.write_text(yaml.safe_dump({"base": "looped.yaml"}))
+    with pytest.raises(ConfigError, match="its own base"):
+        load_config(looped, environ={})
+
+
 def test_with_overrides_revalidates() -> None:
     config = load_config(environ={})
     assert config.with_overrides(sample_limit_per_split=10).sample_limit_per_split == 10

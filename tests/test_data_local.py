@@ -14,6 +14,7 @@ import pytest
 from imdb.data import Corpus, DataError, describe, load_corpus
 from imdb.data import readers
 from imdb.data.cache import INDEX_DIR, SPLIT_DIR
+from imdb.data.corpus import DEFAULT_SEED
 
 REVIEWS_PER_LABEL = 12_500
 VALIDATION_SHARE = 0.1
@@ -45,6 +46,23 @@ def test_real_train_split_counts_and_validation(imdb_corpus: Corpus) -> None:
     assert abs(sum(validation) / len(validation) - 0.5) < STRATIFICATION_TOLERANCE
     assert not _movies(imdb_corpus, "training") & _movies(imdb_corpus, "validation")
     assert "" not in _movies(imdb_corpus, "validation")
+
+
+def test_early_stopping_holdout_is_a_grouped_stratified_slice_of_training(imdb_corpus: Corpus) -> None:
+    training = imdb_corpus.ids("training")
+    fitted, holdout = imdb_corpus.holdout(training, VALIDATION_SHARE, DEFAULT_SEED)
+    assert sorted(fitted + holdout) == sorted(training) and not set(fitted) & set(holdout)
+    assert not set(holdout) & set(imdb_corpus.ids("validation")), "the holdout is never validation"
+    assert fitted == [i for i in training if i in set(fitted)], "both keep the training order"
+    assert abs(len(holdout) / len(training) - VALIDATION_SHARE) < VALIDATION_TOLERANCE
+    labels = [imdb_corpus.label(i) for i in holdout]
+    assert abs(sum(labels) / len(labels) - 0.5) < STRATIFICATION_TOLERANCE
+    movies = {imdb_corpus[i].movie_id for i in holdout}
+    assert not movies & {imdb_corpus[i].movie_id for i in fitted}, "no movie on both sides"
+    assert imdb_corpus.holdout(training, VALIDATION_SHARE, DEFAULT_SEED) == (fitted, holdout), "deterministic"
+    assert imdb_corpus.holdout(training, VALIDATION_SHARE, DEFAULT_SEED + 1)[1] != holdout, "seeded"
+    with pytest.raises(DataError, match="early_stopping_holdout"):
+        imdb_corpus.holdout(training, 1.0, DEFAULT_SEED)
 
 
 def test_real_reviews_have_the_documented_fields(imdb_corpus: Corpus, extracted_imdb: Path) -> None:

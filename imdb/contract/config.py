@@ -22,6 +22,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 REPO_ROOT = PACKAGE_DIR.parent
 DEFAULT_CONFIG_FILE = PACKAGE_DIR / "project_config.yaml"
 CONFIG_FILE_ENV = "IMDB_CONFIG"
+# A config file's setting naming the file it varies (see _read_file).
+BASE_KEY = "base"
 
 MODEL_FAMILIES = ("dense", "cnn", "rnn", "bert", "ngram", "ensemble")
 NGRAM_FAMILY = "ngram"
@@ -74,6 +76,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "IMDB_GROUP_COLUMN": "group_column",
     "IMDB_SPLIT_COLUMN": "split_column",
     "IMDB_CLASS_BALANCE": "class_balance",
+    "IMDB_EARLY_STOPPING_HOLDOUT": "early_stopping_holdout",
     "IMDB_VOCAB_FILE": "text.vocab_file",
     "IMDB_NGRAM_VOCAB_FILE": "ngram.vocab_file",
     "IMDB_BERT_CHECKPOINT": "bert.checkpoint",
@@ -198,6 +201,8 @@ class Config:
     data_root: Path
     validation_fraction: float
     seed: int
+    # Share of the training split the word families hold out to choose their epoch on.
+    early_stopping_holdout: float
     sample_limit_per_split: int | None
     # Unlabelled reviews served (aclImdb's train/unsup/, a seeded sample): None = all, 0 = none.
     unlabeled_limit: int | None
@@ -299,6 +304,21 @@ def load_config(path: str | os.PathLike | None = None, *, environ: Mapping[str, 
     """Load the YAML file, apply environment overrides, then keyword (CLI) overrides."""
     env = os.environ if environ is None else environ
     source = Path(path or env.get(CONFIG_FILE_ENV) or DEFAULT_CONFIG_FILE).expanduser()
+    raw = _read_file(source, ())
+    given = {key: value for key in PATH_KEYS if (value := _get_dotted(raw, key)) is not None}
+    for env_name, key in ENV_OVERRIDES.items():
+        if env.get(env_name):
+            value = env[env_name] if key in PATH_KEYS else yaml.safe_load(env[env_name])
+            _set_override(raw, given, key, value)
+    _apply_overrides(raw, overrides, given)
+    return _build(raw, source, given)
+
+
+def _read_file(source: Path, reading: tuple[Path, ...]) -> dict:
+    """The settings of ``source``; a file naming a ``base`` file (relative to itself) holds only
+    what differs from that one, merged over it section by section."""
+    if source.resolve() in reading:
+        raise ConfigError(f"config file {source} is its own base ({' -> '.join(map(str, reading))})")
     try:
         raw = yaml.safe_load(source.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -307,13 +327,21 @@ def load_config(path: str | os.PathLike | None = None, *, environ: Mapping[str, 
         raise ConfigError(f"config file {source} is not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"config file {source} must hold a mapping of settings")
-    given = {key: value for key in PATH_KEYS if (value := _get_dotted(raw, key)) is not None}
-    for env_name, key in ENV_OVERRIDES.items():
-        if env.get(env_name):
-            value = env[env_name] if key in PATH_KEYS else yaml.safe_load(env[env_name])
-            _set_override(raw, given, key, value)
-    _apply_overrides(raw, overrides, given)
-    return _build(raw, source, given)
+    base = raw.pop(BASE_KEY, None)
+    if base is None:
+        return raw
+    if not isinstance(base, str) or not base:
+        raise ConfigError(f"setting '{BASE_KEY}' in {source} must be the path of a config file, got {base!r}")
+    return _merged(_read_file((source.parent / base).expanduser(), (*reading, source.resolve())), raw)
+
+
+def _merged(base: dict, changes: dict) -> dict:
+    """``base`` with ``changes`` applied: mappings merged key by key, anything else replaced."""
+    merged = dict(base)
+    for key, value in changes.items():
+        merged[key] = (_merged(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict)
+                       else value)
+    return merged
 
 
 def _apply_overrides(raw: dict, overrides: Mapping[str, Any], given: dict[str, Any]) -> None:
@@ -379,6 +407,7 @@ def _build(raw: dict, source: Path, given: dict[str, Any]) -> Config:
         data_root=resolve_path(reader.string("data_root")),
         validation_fraction=reader.fraction("validation_fraction"),
         seed=reader.integer("seed", minimum=0),
+        early_stopping_holdout=reader.fraction("early_stopping_holdout"),
         sample_limit_per_split=reader.optional_integer("sample_limit_per_split", minimum=1),
         unlabeled_limit=reader.optional_integer("unlabeled_limit", minimum=0),
         task=reader.choice("task", TASKS),

@@ -24,7 +24,7 @@ from imdb.contract.names import (LABEL_NAMES, NEGATIVE_MAX_RATING, RATING_NAMES,
                                  UNLABELED, UNLABELED_CLASS, VALIDATION)
 from imdb.data.review import OFFICIAL_TEST, OFFICIAL_TRAIN, OFFICIAL_VALIDATION, Review
 from imdb.data.sources import resolve_source
-from imdb.data.split import fold_count, validation_ids
+from imdb.data.split import HOLDOUT_SETTING, fold_count, held_out_positions, movie_groups, validation_ids
 from imdb.data.tables import TableSpec
 
 SENTIMENT = "sentiment"
@@ -87,6 +87,18 @@ class Corpus:
             hint = " (the unlabelled reviews are no split: use unlabeled_ids())" if split == UNLABELED else ""
             raise DataError(f"unknown split {split!r} in {self.source}; available: {', '.join(self.splits)}{hint}")
         return [self._index.sample_ids[position] for position in positions]
+
+    def holdout(self, ids: list[str], fraction: float, seed: int,
+                setting: str = HOLDOUT_SETTING) -> tuple[list[str], list[str]]:
+        """``ids`` (of the training split) as (fitted, held out): the held-out part ~``fraction`` of
+        them, drawn like the validation split (stratified by the index's labels, grouped by movie,
+        seeded), so no movie is on both sides; both keep the order of ``ids``."""
+        positions = [self._positions[sample_id] for sample_id in ids]
+        labels = [self._index.labels[position] for position in positions]
+        chosen = set(held_out_positions(labels, movie_groups(self._index, positions), fraction, seed, setting))
+        fitted = [sample_id for i, sample_id in enumerate(ids) if i not in chosen]
+        held_out = [sample_id for i, sample_id in enumerate(ids) if i in chosen]
+        return fitted, held_out
 
     def __getitem__(self, sample_id: str) -> Review:
         position = self._positions.get(sample_id) if isinstance(sample_id, str) else None

@@ -9,6 +9,10 @@ both sides, validation accuracy would overstate how the model does on unseen mov
 scikit-learn's StratifiedGroupKFold takes over a second on 25,000 reviews, longer than the whole
 rest of a warm load; scikit-learn itself is imported only when a split must be computed,
 because importing it costs seconds that a warm start does not need.
+
+The same fold, taken once more inside the training split, is the word families' early-stopping
+holdout (``Corpus.holdout``): the epoch is chosen on reviews of movies the fitted part never
+shows, and the validation split stays unseen until the final score.
 """
 
 from __future__ import annotations
@@ -28,21 +32,39 @@ from imdb.data.review import OFFICIAL_TRAIN, OFFICIAL_VALIDATION
 logger = logging.getLogger(__name__)
 
 SPLIT_VERSION = 1
+# The setting a fraction of official train comes from, named in its errors.
+VALIDATION_SETTING = "validation_fraction"
+HOLDOUT_SETTING = "early_stopping_holdout"
 MIN_FOLDS = 2
 # Part of the cache key: another scikit-learn release may assign folds differently.
 SKLEARN_DISTRIBUTION = "scikit-learn"
 
 
-def fold_count(validation_fraction: float) -> int:
-    """Number of folds whose one fold is ~``validation_fraction`` of official train."""
+def fold_count(validation_fraction: float, setting: str = VALIDATION_SETTING) -> int:
+    """Number of folds whose one fold is ~``validation_fraction`` of the reviews split; ``setting``
+    names the fraction in error messages."""
     if isinstance(validation_fraction, bool) or not isinstance(validation_fraction, (int, float)) \
             or not math.isfinite(validation_fraction) or not 0 < validation_fraction < 1:
-        raise DataError(f"validation_fraction={validation_fraction!r} must be a number between 0 and 1")
+        raise DataError(f"{setting}={validation_fraction!r} must be a number between 0 and 1")
     folds = round(1 / validation_fraction)
     if folds < MIN_FOLDS:
-        raise DataError(f"validation_fraction={validation_fraction!r} is too large: "
+        raise DataError(f"{setting}={validation_fraction!r} is too large: "
                         f"it must leave at least {MIN_FOLDS} folds (use 0.5 or less)")
     return folds
+
+
+def movie_groups(index: Index, positions: list[int]) -> list[str]:
+    """The group of each review at ``positions``: its movie, or the review itself when the source
+    names none (a table without a group column)."""
+    return [index.movie_ids[i] or index.sample_ids[i] for i in positions]
+
+
+def held_out_positions(labels: list[int], groups: list[str], fraction: float, seed: int,
+                       setting: str = VALIDATION_SETTING) -> list[int]:
+    """Positions (into ``labels``) of one label-stratified, group-disjoint fold of ~``fraction``
+    of them, seeded: the validation split of official train, and the early-stopping holdout of
+    the training split, are both this fold."""
+    return _compute(labels, groups, fold_count(fraction, setting), seed, fraction, setting)
 
 
 def validation_ids(index: Index, root: Path, validation_fraction: float, seed: int) -> frozenset[str]:
@@ -54,7 +76,7 @@ def validation_ids(index: Index, root: Path, validation_fraction: float, seed: i
     train = [i for i, split in enumerate(index.splits) if split == OFFICIAL_TRAIN]
     ids = [index.sample_ids[i] for i in train]
     labels = [index.labels[i] for i in train]
-    groups = [index.movie_ids[i] or index.sample_ids[i] for i in train]
+    groups = movie_groups(index, train)
     # Keyed by the split's inputs, not by the source: the same reviews from a directory, a
     # tarball or a bucket share one cached split.
     key = cache_key("split", SPLIT_VERSION, version(SKLEARN_DISTRIBUTION), folds, seed, ids, labels, groups)
@@ -62,7 +84,7 @@ def validation_ids(index: Index, root: Path, validation_fraction: float, seed: i
     cached = _load(path, set(ids))
     if cached is not None:
         return cached
-    chosen = _compute(labels, groups, folds, seed, validation_fraction)
+    chosen = _compute(labels, groups, folds, seed, validation_fraction, VALIDATION_SETTING)
     selected = sorted(ids[i] for i in chosen)
     write_json(path, {"version": SPLIT_VERSION, "validation": selected})
     return frozenset(selected)
@@ -83,7 +105,8 @@ def _load(path: Path, train_ids: set[str]) -> frozenset[str] | None:
     return frozenset(selected)
 
 
-def _compute(labels: list[int], groups: list[str], folds: int, seed: int, fraction: float) -> list[int]:
+def _compute(labels: list[int], groups: list[str], folds: int, seed: int, fraction: float,
+             setting: str) -> list[int]:
     from sklearn.model_selection import StratifiedGroupKFold
 
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
@@ -91,5 +114,5 @@ def _compute(labels: list[int], groups: list[str], folds: int, seed: int, fracti
         _, held_out = next(splitter.split(np.zeros(len(labels)), labels, groups))
     except ValueError as exc:
         raise DataError(f"cannot split {len(labels)} train reviews of {len(set(groups))} movies "
-                        f"with validation_fraction={fraction!r} ({folds} folds): {exc}") from None
+                        f"with {setting}={fraction!r} ({folds} folds): {exc}") from None
     return held_out.tolist()

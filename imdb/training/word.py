@@ -1,4 +1,10 @@
-"""Word-model training (dense, CNN, RNN): vocabulary, fit on the training split, select on validation, save.
+"""Word-model training (dense, CNN, RNN): vocabulary, fit, choose the epoch on a holdout, score validation once, save.
+
+The epoch is chosen on a holdout carved from the training split (``early_stopping_holdout``:
+stratified and grouped by movie like the validation split, seeded): early stopping watches its
+loss and restores the best epoch's weights, and the model is fitted on the rest of the training
+split. The validation split takes no part in fitting or selecting; it is scored once, at the end,
+so the validation figures the card reports are of reviews nothing was chosen on.
 
 Why it writes a model card: every number the README quotes must be reproducible from a
 command, so the card records the settings, the data source and the validation figures the
@@ -27,9 +33,8 @@ LOG = logging.getLogger(__name__)
 EARLY_STOPPING_PATIENCE = 2
 
 
-def word_arrays(pipeline: Pipeline, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """Encoded inputs and one-hot labels of a split, through the same encoder the binder uses."""
-    ids = pipeline.split_ids(split)
+def word_arrays(pipeline: Pipeline, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Encoded inputs and one-hot labels of ``ids``, through the same encoder the binder uses."""
     inputs = np.stack([pipeline.model_input(i, WORD_INPUT) for i in ids])
     labels = np.stack([pipeline.ground_truth(i) for i in ids])
     return inputs, labels
@@ -62,8 +67,10 @@ def train_word_model(config: Config, *, progress: bool = True) -> dict[str, Any]
     LOG.info("vocabulary of %d words written to %s", len(vocabulary), config.text.vocab_file)
 
     params = config.word_params
-    x_train, y_train = word_arrays(pipeline, TRAINING)
-    x_val, y_val = word_arrays(pipeline, VALIDATION)
+    fitted_ids, holdout_ids = corpus.holdout(pipeline.split_ids(TRAINING), config.early_stopping_holdout,
+                                             config.seed)
+    x_train, y_train = word_arrays(pipeline, fitted_ids)
+    x_holdout, y_holdout = word_arrays(pipeline, holdout_ids)
     train_labels = np.argmax(y_train, axis=-1)
     if config.class_balance == balance.OVERSAMPLE:
         chosen = balance.oversampled_positions(train_labels, config.seed)
@@ -76,26 +83,36 @@ def train_word_model(config: Config, *, progress: bool = True) -> dict[str, Any]
                   loss=keras.losses.CategoricalCrossentropy(from_logits=True,
                                                             label_smoothing=params.label_smoothing),
                   metrics=["accuracy"])
+    # Keras names the metrics of validation_data "val_": here they are the holdout's.
     callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=EARLY_STOPPING_PATIENCE,
                                                restore_best_weights=True)]
     if progress:
         callbacks.append(TqdmCallback(verbose=1))
     started = time.perf_counter()
-    history = model.fit([x_train], y_train, sample_weight=weights, validation_data=([x_val], y_val), epochs=params.epochs,
-                        batch_size=params.batch_size, callbacks=callbacks, verbose=0)
+    history = model.fit([x_train], y_train, sample_weight=weights, validation_data=([x_holdout], y_holdout),
+                        epochs=params.epochs, batch_size=params.batch_size, callbacks=callbacks, verbose=0)
     seconds = time.perf_counter() - started
-    # Scored like `imdb-leap evaluate` (plain cross-entropy, no label smoothing).
+    # Both scored like `imdb-leap evaluate` (plain cross-entropy, no label smoothing); validation
+    # only now, once, after every choice is made.
+    holdout = scoring.summarize(np.argmax(y_holdout, axis=-1), model.predict([x_holdout], verbose=0),
+                                pipeline.labels)
+    x_val, y_val = word_arrays(pipeline, pipeline.split_ids(VALIDATION))
     validation = scoring.summarize(np.argmax(y_val, axis=-1), model.predict([x_val], verbose=0), pipeline.labels)
     files = save_keras_model(model, config)
     card = {
         "family": config.model,
         "data": config.as_given("data"),
         "train_samples": int(len(x_train)),
+        "early_stopping_holdout": config.early_stopping_holdout,
+        "holdout_samples": int(len(x_holdout)),
         "validation_samples": int(len(x_val)),
         "vocab_size": len(vocabulary),
         "sequence_length": config.text.sequence_length,
         "epochs_run": len(history.history["loss"]),
         "train_seconds": round(seconds, 1),
+        "holdout_accuracy": round(holdout["accuracy"], 4),
+        "holdout_loss": round(holdout["loss"], 4),
+        "holdout_macro_f1": round(holdout["macro_f1"], 4),
         "validation_accuracy": round(validation["accuracy"], 4),
         "validation_loss": round(validation["loss"], 4),
         "validation_macro_f1": round(validation["macro_f1"], 4),
