@@ -36,3 +36,16 @@ class CombinedEncoder:
     def display_tokens(self, token_ids: np.ndarray) -> list[str]:
         """The primary encoder's tokens (the review as the dashboard shows it)."""
         return self.primary.display_tokens(token_ids)
+
+    @property
+    def pad_id(self) -> int:
+        """The primary encoder's padding id: its ids are ``input_names[0]``, the token input."""
+        return self.primary.pad_id
+
+    @property
+    def cls_id(self) -> int:
+        return self.primary.cls_id
+
+    @property
+    def sep_id(self) -> int:
+        return self.primary.sep_id

@@ -61,21 +61,12 @@ def token_spec(config: Config, encoder: Any) -> TokenSpec:
     leaves the n-gram ids as they were, so that test measures the BERT half's share of the verdict."""
     token_input = encoder.input_names[0]
     if config.uses_bert:
-        wordpiece = _first_member(encoder)
-        return TokenSpec(token_input=token_input, embedding_layer=BERT_EMBEDDING_LAYER, pad_id=wordpiece.pad_id,
-                         special_ids=frozenset({wordpiece.cls_id, wordpiece.sep_id}), mask_input=ATTENTION_MASK)
+        return TokenSpec(token_input=token_input, embedding_layer=BERT_EMBEDDING_LAYER, pad_id=encoder.pad_id,
+                         special_ids=frozenset({encoder.cls_id, encoder.sep_id}), mask_input=ATTENTION_MASK)
     from imdb.text.words import PAD_ID
 
     return TokenSpec(token_input=token_input, embedding_layer=EMBEDDING_LAYER, pad_id=PAD_ID,
                      special_ids=frozenset(), mask_input=None)
-
-
-def _first_member(encoder: Any) -> Any:
-    """The encoder whose ids are the token input: the ensemble's combined encoder reads its
-    first member's (BERT's WordPieces, ``input_names[0]``); any other encoder is its own."""
-    from imdb.text.combined import CombinedEncoder
-
-    return encoder.primary if isinstance(encoder, CombinedEncoder) else encoder
 
 
 def find_layer(model: Any, name: str) -> Any:
