@@ -70,6 +70,25 @@ def test_shipped_rating_models_and_their_cards(family: str) -> None:
     assert 0.0 < card["validation_star_mae"] < 9.0 and card["validation_accuracy"] > 1 / len(RATING_NAMES)
 
 
+@pytest.mark.parametrize("family", ["dense", "cnn"])
+def test_shipped_rating_word_models_follow_the_committed_rating_recipe(family: str) -> None:
+    """``imdb/rating_config.yaml`` reproduces the shipped rating word models: their cards record its
+    hyper-parameters and its n-gram teacher, over every unlabelled review of the official archive."""
+    from imdb.contract.config import load_config
+
+    card = json.loads((REPO_ROOT / "model" / f"rating-{family}.json").read_text(encoding="utf-8"))
+    recipe = load_config(REPO_ROOT / "imdb" / "rating_config.yaml", environ={}, model=family)
+    assert recipe.task == card["task"] == "rating"
+    params = {key: value for key, value in vars(recipe.word_params).items() if value not in (0, (), "")}
+    assert json.loads(json.dumps(params)) == card["params"]
+    assert card["distillation"]["teacher"] == recipe.distillation.teacher == "ngram"
+    assert card["distillation"]["unlabeled_reviews"] == RATING_TRANSFER_REVIEWS
+    assert 0.0 < card["distillation"]["teacher_holdout_accuracy"] <= 1.0
+
+
+# The official archive's unlabelled reviews (train/unsup/), all of which the rating recipe's teacher labels.
+RATING_TRANSFER_REVIEWS = 50_000
+
 # How far a card's held-out share may be from early_stopping_holdout (folds are whole movies).
 HOLDOUT_SHARE_TOLERANCE = 0.01
 

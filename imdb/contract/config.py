@@ -58,6 +58,9 @@ SENTIMENT_TASK, RATING_TASK = TASKS
 # How training counters class imbalance: not at all, inverse-frequency loss weights, or
 # oversampling the rarer classes to the size of the largest.
 CLASS_BALANCES = ("none", "weights", "oversample")
+# Who labels the unlabelled reviews a word family also learns from (imdb.training.distill).
+NO_TEACHER = "none"
+TEACHERS = (NO_TEACHER, NGRAM_FAMILY)
 POLARITIES = ("negative", "positive")
 
 # Environment variable -> dotted config key.
@@ -77,6 +80,8 @@ ENV_OVERRIDES: dict[str, str] = {
     "IMDB_SPLIT_COLUMN": "split_column",
     "IMDB_CLASS_BALANCE": "class_balance",
     "IMDB_EARLY_STOPPING_HOLDOUT": "early_stopping_holdout",
+    "IMDB_DISTILLATION_TEACHER": "distillation.teacher",
+    "IMDB_DISTILLATION_UNLABELED": "distillation.unlabeled",
     "IMDB_VOCAB_FILE": "text.vocab_file",
     "IMDB_NGRAM_VOCAB_FILE": "ngram.vocab_file",
     "IMDB_BERT_CHECKPOINT": "bert.checkpoint",
@@ -160,6 +165,15 @@ class NgramConfig:
 
 
 @dataclass(frozen=True)
+class DistillationConfig:
+    """The word families' teacher: which model labels the unlabelled reviews (``none``: no
+    distillation) and how many of them it labels (None: all the source holds)."""
+
+    teacher: str
+    unlabeled: int | None
+
+
+@dataclass(frozen=True)
 class EnsembleConfig:
     """The ensemble family: how many training reviews its mixing weight is fit on."""
 
@@ -211,6 +225,7 @@ class Config:
     # Class name -> negative/positive, for the behavioural probes; None = derived where it can be.
     polarity: tuple[tuple[str, str], ...] | None
     class_balance: str
+    distillation: DistillationConfig
     text: TextConfig
     dense: WordModelConfig
     cnn: WordModelConfig
@@ -422,6 +437,10 @@ def _build(raw: dict, source: Path, given: dict[str, Any]) -> Config:
         ),
         polarity=reader.optional_mapping("polarity", values=POLARITIES),
         class_balance=reader.choice("class_balance", CLASS_BALANCES),
+        distillation=DistillationConfig(
+            teacher=reader.choice("distillation.teacher", TEACHERS),
+            unlabeled=reader.optional_integer("distillation.unlabeled", minimum=1),
+        ),
         text=TextConfig(
             vocab_size=reader.integer("text.vocab_size", minimum=3),
             sequence_length=reader.integer("text.sequence_length", minimum=1, maximum=MAX_SEQUENCE_LENGTH),

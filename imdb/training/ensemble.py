@@ -24,7 +24,6 @@ from imdb.contract.names import TRAINING, VALIDATION
 from imdb.models.inference import predict_logits
 from imdb.models.loading import load_keras_model
 from imdb.runtime.pipeline import Pipeline
-from imdb.text.words import WordVocabulary
 from imdb.training.artifacts import CARD_DIGITS, classes_card, save_keras_model, score_shipped_file, write_card
 
 LOG = logging.getLogger(__name__)
@@ -52,22 +51,11 @@ def fit_weight(first: np.ndarray, second: np.ndarray, labels: np.ndarray) -> tup
 
 def held_out_ngram_logits(config: Config, fit_ids: Sequence[str]) -> np.ndarray:
     """The n-gram logits of ``fit_ids`` from its regression refitted on the other training reviews."""
-    from imdb.training.ngram import bag_matrix, class_weight_table, nb_targets, regression, scaled
+    from imdb.training.ngram import refitted_logits
 
-    pipeline = Pipeline(config)
-    vocab_size = len(WordVocabulary.load(config.ngram.vocab_file, family="ngram"))
     held = set(fit_ids)
-    rest_ids = [sample_id for sample_id in pipeline.split_ids(TRAINING) if sample_id not in held]
-    rest_bags, rest_labels = bag_matrix(pipeline, TRAINING, vocab_size, rest_ids)
-    fit_bags, _ = bag_matrix(pipeline, TRAINING, vocab_size, fit_ids)
-    num_classes = len(pipeline.labels)
-    card = read_card(config)
-    strength = card.get("regularization", config.ngram.regularization[0])
-    targets = nb_targets(rest_labels, num_classes, pipeline.polarity) if card.get("nb_weighting_applied") else None
-    features, scale = scaled(rest_bags, targets)
-    classifier = regression(config, strength).fit(features, rest_labels)
-    table, bias = class_weight_table(classifier, scale, num_classes)
-    return np.asarray(fit_bags @ table, dtype=np.float32) + bias
+    rest_ids = [sample_id for sample_id in Pipeline(config).split_ids(TRAINING) if sample_id not in held]
+    return refitted_logits(config, rest_ids, fit_ids)
 
 
 def _require_members(config: Config) -> None:

@@ -23,14 +23,14 @@ from typing import Any, Sequence
 import numpy as np
 
 from imdb.contract.config import Config
-from imdb.contract.model_files import EMBEDDING_LAYER, WORD_INPUT
+from imdb.contract.model_files import EMBEDDING_LAYER, WORD_INPUT, read_card
 from imdb.contract.names import TRAINING, VALIDATION
 from imdb.models.build import build_model
 from imdb.runtime import scoring
 from imdb.runtime.ngram_explain import NgramWeights, ngram_weights_path, save_ngram_weights
 from imdb.runtime.pipeline import Pipeline
 from imdb.text.ngrams import build_vocabulary
-from imdb.text.words import PAD_ID, words
+from imdb.text.words import PAD_ID, WordVocabulary, words
 from imdb.training import balance
 from imdb.training.artifacts import classes_card, save_keras_model, write_card
 
@@ -46,9 +46,15 @@ def bag_matrix(pipeline: Pipeline, split: str, vocab_size: int,
                ids: Sequence[str] | None = None) -> tuple[Any, np.ndarray]:
     """The split's (or just ``ids``') binary n-gram bags (sparse, one column per vocabulary id)
     built from the very inputs the binder serves, and the integer labels."""
+    ids = pipeline.split_ids(split) if ids is None else list(ids)
+    labels = np.array([int(np.argmax(pipeline.ground_truth(i))) for i in ids], dtype=np.int64)
+    return bags_of(pipeline, ids, vocab_size), labels
+
+
+def bags_of(pipeline: Pipeline, ids: Sequence[str], vocab_size: int) -> Any:
+    """The binary n-gram bags of ``ids`` (sparse, one row each), labelled or not."""
     from scipy.sparse import csr_matrix
 
-    ids = pipeline.split_ids(split) if ids is None else list(ids)
     rows, columns = [], []
     for row, sample_id in enumerate(ids):
         tokens = pipeline.model_input(sample_id, WORD_INPUT).astype(np.int64)
@@ -56,9 +62,7 @@ def bag_matrix(pipeline: Pipeline, split: str, vocab_size: int,
         rows.append(np.full(len(present), row))
         columns.append(present)
     row_index, column_index = np.concatenate(rows), np.concatenate(columns)
-    bags = csr_matrix((np.ones(len(row_index), np.float32), (row_index, column_index)), shape=(len(ids), vocab_size))
-    labels = np.array([int(np.argmax(pipeline.ground_truth(i))) for i in ids], dtype=np.int64)
-    return bags, labels
+    return csr_matrix((np.ones(len(row_index), np.float32), (row_index, column_index)), shape=(len(ids), vocab_size))
 
 
 def nb_targets(labels: np.ndarray, num_classes: int, polarity: tuple[int, ...] | None) -> np.ndarray | None:
@@ -197,6 +201,24 @@ def train_ngram_model(config: Config, *, progress: bool = True) -> dict[str, Any
     }
     write_card(config, card)
     return card
+
+
+def refitted_logits(config: Config, fit_ids: Sequence[str], score_ids: Sequence[str]) -> np.ndarray:
+    """Logits of ``score_ids`` (labelled or not) from the trained n-gram model's regression (its
+    card's C and naive Bayes scaling, its vocabulary) refitted on the labelled ``fit_ids`` alone:
+    what the ensemble's weight and the word families' distillation learn from, so that neither sees
+    logits of a regression that was fitted on the reviews they are judged on."""
+    pipeline = Pipeline(config)
+    vocab_size = len(WordVocabulary.load(config.ngram.vocab_file, family="ngram"))
+    fit_bags, fit_labels = bag_matrix(pipeline, TRAINING, vocab_size, fit_ids)
+    num_classes = len(pipeline.labels)
+    card = read_card(config)
+    strength = card.get("regularization", config.ngram.regularization[0])
+    targets = nb_targets(fit_labels, num_classes, pipeline.polarity) if card.get("nb_weighting_applied") else None
+    features, scale = scaled(fit_bags, targets)
+    classifier = regression(config, strength).fit(features, fit_labels)
+    table, bias = class_weight_table(classifier, scale, num_classes)
+    return np.asarray(bags_of(pipeline, score_ids, vocab_size) @ table, dtype=np.float32) + bias
 
 
 def document_counts(bags: Any, labels: np.ndarray, num_classes: int) -> np.ndarray:

@@ -26,7 +26,7 @@ from imdb.models.build import build_model
 from imdb.runtime import scoring
 from imdb.runtime.pipeline import Pipeline
 from imdb.text.words import WordVocabulary, words
-from imdb.training import balance
+from imdb.training import balance, distill
 from imdb.training.artifacts import classes_card, save_keras_model, write_card
 
 LOG = logging.getLogger(__name__)
@@ -38,6 +38,16 @@ def word_arrays(pipeline: Pipeline, ids: list[str]) -> tuple[np.ndarray, np.ndar
     inputs = np.stack([pipeline.model_input(i, WORD_INPUT) for i in ids])
     labels = np.stack([pipeline.ground_truth(i) for i in ids])
     return inputs, labels
+
+
+def with_transfer_set(pipeline: Pipeline, transfer: distill.TransferSet, inputs: np.ndarray, targets: np.ndarray,
+                      weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The fitted reviews followed by the teacher-labelled ones: their targets the teacher's
+    probabilities, their loss weight 1 (the mean of inverse-frequency weights, when those are on)."""
+    unlabeled = np.stack([pipeline.model_input(i, WORD_INPUT) for i in transfer.ids])
+    if weights is not None:
+        weights = np.concatenate([weights, np.ones(len(transfer.ids), np.float32)])
+    return (np.concatenate([inputs, unlabeled]), np.concatenate([targets, transfer.probabilities]), weights)
 
 
 def initialise_from_checkpoint(model: Any, vocabulary: WordVocabulary, config: Config, dim: int) -> None:
@@ -76,6 +86,9 @@ def train_word_model(config: Config, *, progress: bool = True) -> dict[str, Any]
         chosen = balance.oversampled_positions(train_labels, config.seed)
         x_train, y_train, train_labels = x_train[chosen], y_train[chosen], train_labels[chosen]
     weights = balance.sample_weights(train_labels, len(pipeline.labels), config.class_balance)
+    transfer = distill.transfer_set(config, pipeline, fitted_ids, holdout_ids)
+    if transfer is not None:
+        x_train, y_train, weights = with_transfer_set(pipeline, transfer, x_train, y_train, weights)
     model = build_model(config, len(vocabulary), len(pipeline.labels))
     if params.embedding_init == "checkpoint":
         initialise_from_checkpoint(model, vocabulary, config, params.embedding_dim)
@@ -102,7 +115,8 @@ def train_word_model(config: Config, *, progress: bool = True) -> dict[str, Any]
     card = {
         "family": config.model,
         "data": config.as_given("data"),
-        "train_samples": int(len(x_train)),
+        "train_samples": int(len(x_train)) - (0 if transfer is None else len(transfer.ids)),
+        **distillation_card(config, transfer),
         "early_stopping_holdout": config.early_stopping_holdout,
         "holdout_samples": int(len(x_holdout)),
         "validation_samples": int(len(x_val)),
@@ -122,3 +136,12 @@ def train_word_model(config: Config, *, progress: bool = True) -> dict[str, Any]
     }
     write_card(config, card)
     return card
+
+
+def distillation_card(config: Config, transfer: distill.TransferSet | None) -> dict[str, Any]:
+    """The card's account of the teacher: none, or who labelled how many unlabelled reviews, how well."""
+    if transfer is None:
+        return {}
+    return {"distillation": {"teacher": config.distillation.teacher, "unlabeled_reviews": len(transfer.ids),
+                             "left_out_for_movie": transfer.excluded_for_movies,
+                             "teacher_holdout_accuracy": round(transfer.teacher_holdout_accuracy, 4)}}
