@@ -17,7 +17,8 @@ from imdb.contract.model_files import ModelError
 from imdb.contract.names import TRAINING
 from imdb.runtime.pipeline import Pipeline
 from imdb.tools.cli.main import main
-from imdb.training.distill import softmax, transfer_set, unlabeled_for_student
+from imdb.runtime.scoring import softmax
+from imdb.training.distill import transfer_set, unlabeled_for_student
 from imdb.training.ngram import refitted_logits
 
 # Labelled reviews per split and unlabelled reviews the teacher labels: enough for every star class.
@@ -129,7 +130,7 @@ def test_a_distilled_student_learns_the_refitted_teachers_probabilities(
     inputs, targets = fitted_rows[0]
     assert len(inputs) == len(targets) == len(fitted) + UNLABELED and card["train_samples"] == len(fitted)
     teacher = transfer_set(config, pipeline, fitted, holdout)
-    expected = softmax(refitted_logits(config.with_overrides(model="ngram"), fitted, teacher.ids))
+    expected = softmax(refitted_logits(Pipeline(config.with_overrides(model="ngram")), fitted, teacher.ids))
     np.testing.assert_allclose(targets[len(fitted):], expected, atol=1e-6)
     assert np.allclose(targets[len(fitted):].sum(axis=1), 1.0) and (targets[len(fitted):].max(axis=1) < 1.0).all()
     assert np.array_equal(targets[:len(fitted)].max(axis=1), np.ones(len(fitted), np.float32))

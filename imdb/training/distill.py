@@ -24,6 +24,7 @@ import numpy as np
 from imdb.contract.config import NGRAM_FAMILY, NO_TEACHER, Config
 from imdb.contract.model_files import ModelError, read_card
 from imdb.runtime.pipeline import Pipeline
+from imdb.runtime.scoring import softmax
 
 LOG = logging.getLogger(__name__)
 
@@ -55,12 +56,6 @@ def unlabeled_for_student(corpus: Any, fitted_ids: Sequence[str], limit: int | N
     return allowed, excluded
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exponents = np.exp(shifted)
-    return (exponents / exponents.sum(axis=1, keepdims=True)).astype(np.float32)
-
-
 def _require_teacher(config: Config) -> Config:
     teacher = config.with_overrides(model=NGRAM_FAMILY)
     if not read_card(teacher):
@@ -85,7 +80,7 @@ def transfer_set(config: Config, pipeline: Pipeline, fitted_ids: Sequence[str],
                          f"{config.as_given('data')} holds none a student may use (aclImdb's train/unsup/; the "
                          f"official archive has 50,000): point data at a source that has them, or set "
                          f"distillation.teacher to {NO_TEACHER}")
-    logits = refitted_logits(teacher, fitted_ids, [*ids, *holdout_ids])
+    logits = refitted_logits(Pipeline(teacher), fitted_ids, [*ids, *holdout_ids])
     holdout_labels = np.array([pipeline.corpus.label(i) for i in holdout_ids])
     accuracy = float(np.mean(np.argmax(logits[len(ids):], axis=1) == holdout_labels)) if len(holdout_ids) else 0.0
     LOG.info("distillation: the n-gram teacher labels %d unlabelled reviews (%d left out for their movie); its "

@@ -54,8 +54,9 @@ def held_out_ngram_logits(config: Config, fit_ids: Sequence[str]) -> np.ndarray:
     from imdb.training.ngram import refitted_logits
 
     held = set(fit_ids)
-    rest_ids = [sample_id for sample_id in Pipeline(config).split_ids(TRAINING) if sample_id not in held]
-    return refitted_logits(config, rest_ids, fit_ids)
+    pipeline = Pipeline(config)
+    rest_ids = [sample_id for sample_id in pipeline.split_ids(TRAINING) if sample_id not in held]
+    return refitted_logits(pipeline, rest_ids, fit_ids)
 
 
 def _require_members(config: Config) -> None:

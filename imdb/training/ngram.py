@@ -203,12 +203,13 @@ def train_ngram_model(config: Config, *, progress: bool = True) -> dict[str, Any
     return card
 
 
-def refitted_logits(config: Config, fit_ids: Sequence[str], score_ids: Sequence[str]) -> np.ndarray:
+def refitted_logits(pipeline: Pipeline, fit_ids: Sequence[str], score_ids: Sequence[str]) -> np.ndarray:
     """Logits of ``score_ids`` (labelled or not) from the trained n-gram model's regression (its
     card's C and naive Bayes scaling, its vocabulary) refitted on the labelled ``fit_ids`` alone:
     what the ensemble's weight and the word families' distillation learn from, so that neither sees
-    logits of a regression that was fitted on the reviews they are judged on."""
-    pipeline = Pipeline(config)
+    logits of a regression that was fitted on the reviews they are judged on. ``pipeline`` serves
+    the n-gram family (its inputs are the n-gram ids)."""
+    config = pipeline.config
     vocab_size = len(WordVocabulary.load(config.ngram.vocab_file, family="ngram"))
     fit_bags, fit_labels = bag_matrix(pipeline, TRAINING, vocab_size, fit_ids)
     num_classes = len(pipeline.labels)
