@@ -159,6 +159,17 @@ def test_vocabulary_model_mismatch_fails_at_load(tmp_path: Path, monkeypatch: py
         load_keras_model(load_config(environ={}, **{"text.sequence_length": 17}))
 
 
+@pytest.mark.parametrize("model_format", ["h5", "onnx"])
+def test_a_word_model_read_with_other_score_handling_fails_at_load(model_format: str) -> None:
+    """The shipped sentiment dense model was trained on "7" and "10"; asked to read "7/10" as one
+    word it refuses, naming its card and the setting, in both served formats."""
+    from imdb.models.loading import load_inference_model
+
+    config = load_config(environ={}, model_format=model_format, **{"dense.keep_scores": True})
+    with pytest.raises(ModelError, match=r"dense.keep_scores: false \(its card dense.json\).*resolves it to true"):
+        load_inference_model(config)
+
+
 def test_integration_serves_three_states_when_the_source_has_a_test_split(
         official_tarball: Path, tmp_path: Path) -> None:
     env = leap_test.check_env(official_tarball, tmp_path / "cache")

@@ -81,6 +81,9 @@ def test_shipped_rating_word_models_follow_the_committed_rating_recipe(family: s
     assert recipe.task == card["task"] == "rating"
     params = {key: value for key, value in vars(recipe.word_params).items() if value not in (0, (), "")}
     assert json.loads(json.dumps(params)) == card["params"]
+    assert card.get("keep_scores", False) == recipe.text.keep_scores == (family == "dense")
+    vocabulary = recipe.text.vocab_file.read_text(encoding="utf-8").split("\n")
+    assert len(vocabulary) - 1 == card["vocab_size"] and ("7/10" in vocabulary) == recipe.text.keep_scores
     assert card["distillation"]["teacher"] == recipe.distillation.teacher == "ngram"
     assert card["distillation"]["unlabeled_reviews"] == RATING_TRANSFER_REVIEWS
     assert 0.0 < card["distillation"]["teacher_holdout_accuracy"] <= 1.0

@@ -95,6 +95,27 @@ def test_early_stopping_holdout_is_a_fraction_overridable_like_the_others(tmp_pa
         load_config(path, environ={})
 
 
+@pytest.mark.parametrize(("settings", "kept", "vocabulary"), [
+    ({}, False, "word_vocab.txt"),
+    ({"task": "rating"}, True, "scores.word_vocab.txt"),
+    ({"task": "rating", "model": "cnn"}, False, "word_vocab.txt"),
+    ({"task": "rating", "model": "ngram"}, False, "word_vocab.txt"),
+    ({"task": "rating", "dense.keep_scores": False}, False, "word_vocab.txt"),
+    ({"model": "cnn", "cnn.keep_scores": True}, True, "scores.word_vocab.txt"),
+])
+def test_keep_scores_is_the_served_word_familys_and_picks_its_vocabulary(settings: dict, kept: bool,
+                                                                         vocabulary: str) -> None:
+    """Unset, the dense family keeps stated scores whole for star ratings only; the CNN and RNN read
+    "7 10" as a pair and keep them split; a vocabulary with scores kept is a file of its own."""
+    config = load_config(environ={}, **settings)
+    assert (config.text.keep_scores, config.text.vocab_file.name) == (kept, vocabulary)
+
+
+def test_keep_scores_must_be_true_false_or_unset_in_every_word_family() -> None:
+    with pytest.raises(ConfigError, match="rnn.keep_scores.*true or false"):
+        load_config(environ={}, **{"rnn.keep_scores": "sometimes"})
+
+
 def test_a_variant_file_overrides_its_base_section_by_section(tmp_path: Path) -> None:
     variant = tmp_path / "variant.yaml"
     variant.write_text(yaml.safe_dump({"base": str(DEFAULT_CONFIG_FILE), "task": "rating",

@@ -197,8 +197,9 @@ def _roundings(value: float, decimals: int) -> set[str]:
 
 def quotable(leaves: Iterable[float], *, percent: bool) -> dict[int, set[str]]:
     """Decimal places -> every text a figure with that many places may be: a leaf rounded to it,
-    and for a percentage also a leaf times 100 (a share quoted in percent)."""
-    values = [value for leaf in leaves for value in ((leaf, leaf * 100) if percent else (leaf,))]
+    and for a percentage also a leaf times 100 (a share quoted in percent). Figures are read without
+    their sign (prose writes "−0.0107" or "0.0107 below"), so a negative leaf is quoted by its size."""
+    values = [abs(value) for leaf in leaves for value in ((leaf, leaf * 100) if percent else (leaf,))]
     return {decimals: {text for value in values for text in _roundings(value, decimals)}
             for decimals in range(1, MAX_DECIMALS + 1)}
 
@@ -260,8 +261,8 @@ def test_every_figure_the_readme_quotes_is_in_a_committed_result_file() -> None:
 
 
 def test_the_figure_checker_rejects_a_made_up_figure_and_accepts_rounded_ones() -> None:
-    leaves = [0.8835, 2.05, 1988.3, 12]
-    text = ("accuracy 0.8835 (88.4 %), load 2.1, 1,988.3 s of steps, 12.0 reviews/s\n"
+    leaves = [0.8835, 2.05, 1988.3, 12, -0.0107]
+    text = ("accuracy 0.8835 (88.4 %), load 2.1, 1,988.3 s of steps, 12.0 reviews/s, −0.0107 below\n"
             "made up: 0.8836 and 91.2 %\n"
             "`0.4242` in code, textstat 0.7.8, [a link](docs/v1.23.md)\n"
             "```\n9.99\n```\n")

@@ -101,9 +101,10 @@ def _suite_words(suite) -> set[str]:
     return {word for text in texts for word in words(text)}
 
 
-def test_every_template_word_is_in_both_vocabularies(suite) -> None:
-    """Whole words for the word model (no [UNK]) and whole WordPieces for BERT (no split)."""
-    word_vocabulary = WordVocabulary.load(REPO_ROOT / "imdb" / "assets" / "word_vocab.txt")
+@pytest.mark.parametrize("vocabulary", ["word_vocab.txt", "scores.word_vocab.txt"])
+def test_every_template_word_is_in_both_vocabularies(suite, vocabulary: str) -> None:
+    """Whole words for the word models, stated scores kept whole or not (no [UNK]) and whole WordPieces for BERT (no split)."""
+    word_vocabulary = WordVocabulary.load(REPO_ROOT / "imdb" / "assets" / vocabulary)
     bert_vocabulary = set(BERT_VOCAB.read_text(encoding="utf-8").split("\n"))
     found = _suite_words(suite)
     assert len(found) > 100

@@ -18,6 +18,20 @@ def test_texts_without_words_standardize_to_nothing(text: str) -> None:
     assert words(text) == []
 
 
+@pytest.mark.parametrize(("text", "kept"), [
+    ("I give it 7/10, not 10/7.", ["i", "give", "it", "7/10", "not", "10", "7"]),
+    ("<b>7 out of 10</b> and 8.5/10", ["7/10", "and", "8.5/10"]),
+    ("Rated 10/10. A 3/5 at best", ["rated", "10/10", "a", "3/5", "at", "best"]),
+    ("on 3/4/2005, open 24/7, 1/2 an hour, v1.7/10.5", ["on", "3", "4", "2005", "open", "24", "7", "1", "2", "an",
+                                                          "hour", "v1", "7", "10", "5"]),
+])
+def test_stated_scores_stay_one_word_only_when_asked(text: str, kept: list[str]) -> None:
+    """Dates, fractions and times are not scores; without ``keep_scores`` the seeds' recipe is unchanged."""
+    assert words(text, keep_scores=True) == kept
+    assert words(text) == standardize(text).split(" ")
+    assert not any("/" in word for word in words(text))
+
+
 def test_unicode_words_survive_and_emoji_separate() -> None:
     assert words("café 😀 שלום\u200fworld") == ["café", "שלום", "world"]
 

@@ -55,6 +55,8 @@ TRAINING_PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 # in the file name (8 classes). A table source's classes are its label column's values.
 TASKS = ("sentiment", "rating")
 SENTIMENT_TASK, RATING_TASK = TASKS
+# The vocabulary of a word family that keeps stated scores whole: ``scores.<text.vocab_file's name>``.
+SCORES_VOCABULARY_PREFIX = "scores"
 # How training counters class imbalance: not at all, inverse-frequency loss weights, or
 # oversampling the rarer classes to the size of the largest.
 CLASS_BALANCES = ("none", "weights", "oversample")
@@ -122,6 +124,9 @@ class TextConfig:
     vocab_size: int
     sequence_length: int
     vocab_file: Path
+    # Whether the served word family keeps a stated score ("7/10", "7 out of 10") as one word
+    # (its ``keep_scores``; imdb.text.words.standardize).
+    keep_scores: bool = False
 
 
 @dataclass(frozen=True)
@@ -441,11 +446,7 @@ def _build(raw: dict, source: Path, given: dict[str, Any]) -> Config:
             teacher=reader.choice("distillation.teacher", TEACHERS),
             unlabeled=reader.optional_integer("distillation.unlabeled", minimum=1),
         ),
-        text=TextConfig(
-            vocab_size=reader.integer("text.vocab_size", minimum=3),
-            sequence_length=reader.integer("text.sequence_length", minimum=1, maximum=MAX_SEQUENCE_LENGTH),
-            vocab_file=_corpus_vocabulary(resolve_path(reader.string("text.vocab_file")), raw),
-        ),
+        text=_text(reader, raw),
         dense=_word_model(reader, "dense"),
         cnn=_word_model(reader, "cnn"),
         rnn=_word_model(reader, "rnn"),
@@ -485,10 +486,34 @@ def _build(raw: dict, source: Path, given: dict[str, Any]) -> Config:
     return config
 
 
+def _text(reader: "_Reader", raw: dict) -> TextConfig:
+    """The word tokenizer's settings for the served word family. A family that keeps stated scores
+    whole (``<family>.keep_scores``) reads a vocabulary of its own (``scores.<name>``): its words
+    differ ("7/10"), and training it must never overwrite the words the other models read."""
+    keep_scores = _keep_scores(reader, raw)
+    vocab_file = _corpus_vocabulary(resolve_path(reader.string("text.vocab_file")), raw)
+    if keep_scores:
+        vocab_file = vocab_file.with_name(f"{SCORES_VOCABULARY_PREFIX}.{vocab_file.name}")
+    return TextConfig(vocab_size=reader.integer("text.vocab_size", minimum=3),
+                      sequence_length=reader.integer("text.sequence_length", minimum=1, maximum=MAX_SEQUENCE_LENGTH),
+                      vocab_file=vocab_file, keep_scores=keep_scores)
+
+
+def _keep_scores(reader: "_Reader", raw: dict) -> bool:
+    """``<family>.keep_scores`` of the served word family: true, false, or unset (null) = on for
+    ``task: rating`` only; every word family's value is checked, served or not."""
+    given = {family: reader.boolean(f"{family}.keep_scores") for family in WORD_FAMILIES
+             if isinstance(raw.get(family), dict) and raw[family].get("keep_scores") is not None}
+    family = raw.get("model")
+    if family not in WORD_FAMILIES:
+        return False
+    return given.get(family, raw.get("task") == RATING_TASK)
+
+
 def _corpus_vocabulary(path: Path, raw: dict) -> Path:
     """A table corpus has words of its own: its vocabulary is ``<stem>.<name>`` beside the
-    configured file, so training on it never overwrites IMDB's (which both IMDB tasks share:
-    they train on the same reviews)."""
+    configured file, so training on it never overwrites IMDB's (which both IMDB tasks share where
+    their families standardise alike: they train on the same reviews)."""
     data = str(raw.get("data") or "")
     return path.with_name(f"{table_stem(data)}.{path.name}") if table_format(data) else path
 

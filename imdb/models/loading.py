@@ -60,6 +60,7 @@ def load_inference_model(config: Config, labels: Sequence[str] | None = None) ->
         session = _load_onnx_cached(str(path), path.stat().st_mtime_ns)
         _check_served_outputs([output.name for output in session.get_outputs()], path, config)
         _check_onnx_source(config, session, path)
+        _check_standardisation(config, path)
         width = session.get_outputs()[0].shape[-1]
         if labels is not None and isinstance(width, int):
             check_classes(config, width, labels, path)
@@ -184,6 +185,21 @@ def _check_inputs(config: Config, model: Any, path: Path) -> None:
     if config.is_bert:
         return
     _check_vocabulary(config, model.get_layer(EMBEDDING_LAYER).input_dim, path)
+    _check_standardisation(config, path)
+
+
+def _check_standardisation(config: Config, path: Path) -> None:
+    """A word model reads its words as it was trained to: with or without stated scores kept
+    whole (its card's ``keep_scores``), else "7/10" would reach it as ids it never learnt."""
+    if config.uses_bert or config.uses_ngrams:
+        return
+    trained = bool(read_card(config).get("keep_scores", False))
+    if trained != config.text.keep_scores:
+        raise ModelError(
+            f"model {path} was trained with {config.model}.keep_scores: {str(trained).lower()} (its card "
+            f"{card_path(config).name}) but {config.source_file} resolves it to "
+            f"{str(config.text.keep_scores).lower()} (task {config.task}): set {config.model}.keep_scores to "
+            f"match, or retrain the model with these settings")
 
 
 def _check_vocabulary(config: Config, embedding_rows: int, path: Path) -> None:

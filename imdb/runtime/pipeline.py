@@ -78,7 +78,8 @@ class Pipeline:
             return self._ngram_encoder()
         from imdb.text.words import WordEncoder, WordVocabulary
 
-        return WordEncoder(WordVocabulary.load(self.config.text.vocab_file), self.config.text.sequence_length)
+        return WordEncoder(WordVocabulary.load(self.config.text.vocab_file), self.config.text.sequence_length,
+                           keep_scores=self.config.text.keep_scores)
 
     def _bert_encoder(self) -> Any:
         from imdb.text.wordpiece import BertEncoder

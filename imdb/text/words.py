@@ -32,23 +32,32 @@ RESERVED_TOKENS = (PAD_TOKEN, OOV_TOKEN)
 _APOSTROPHE = re.compile(r"['\u2019]")
 # Anything that is not a letter or digit separates words (punctuation, emoji, control chars).
 _NON_WORD = re.compile(r"[\W_]+")
+# A score the reviewer states ("7/10", "7 out of 10", "8.5/10", "3/5"): a number, then a scale of 4, 5 or 10.
+_SCORE = re.compile(r"(?<![\w/])(?<!\d\.)(\d{1,2}(?:\.\d)?)\s*(?:/|out of)\s*(10|5|4)(?![\w/]|\.\d)")
 
 
-def standardize(text: str) -> str:
+def standardize(text: str, *, keep_scores: bool = False) -> str:
     """Lowercase, unescape entities, drop tags and punctuation; words joined by single spaces.
 
     Apostrophes are removed rather than split on, so "don't" stays one word ("dont"), as in
-    the seeds' Keras ``TextVectorization`` recipe.
+    the seeds' Keras ``TextVectorization`` recipe. ``keep_scores`` keeps a stated score as one
+    word ("7 out of 10" reads ``7/10``): split into "7" and "10", a bag of words cannot tell
+    a 7/10 from a 10/7 or the "10" of a 3/10 from the one of a 10/10.
     """
-    text = html.unescape(text.lower())
-    text = strip_tags(text)
-    text = _APOSTROPHE.sub("", text)
-    return _NON_WORD.sub(" ", text).strip()
+    text = _APOSTROPHE.sub("", strip_tags(html.unescape(text.lower())))
+    if not keep_scores:
+        return _NON_WORD.sub(" ", text).strip()
+    pieces, start = [], 0
+    for score in _SCORE.finditer(text):
+        pieces += [_NON_WORD.sub(" ", text[start:score.start()]), f"{score.group(1)}/{score.group(2)}"]
+        start = score.end()
+    pieces.append(_NON_WORD.sub(" ", text[start:]))
+    return " ".join(" ".join(pieces).split())
 
 
-def words(text: str) -> list[str]:
-    """The standardised words of a review, in order."""
-    cleaned = standardize(text)
+def words(text: str, *, keep_scores: bool = False) -> list[str]:
+    """The standardised words of a review, in order (see ``standardize``)."""
+    cleaned = standardize(text, keep_scores=keep_scores)
     return cleaned.split(" ") if cleaned else []
 
 
@@ -124,15 +133,16 @@ class WordEncoder:
 
     INPUT_NAME = WORD_INPUT
 
-    def __init__(self, vocabulary: WordVocabulary, sequence_length: int) -> None:
+    def __init__(self, vocabulary: WordVocabulary, sequence_length: int, *, keep_scores: bool = False) -> None:
         self.vocabulary = vocabulary
         self.sequence_length = sequence_length
+        self.keep_scores = keep_scores
         self.input_names: tuple[str, ...] = (self.INPUT_NAME,)
         # Lookup table for the visualizer: padding shows as an empty string.
         self._display = display_table(vocabulary)
 
     def encode(self, text: str) -> Encoded:
-        document = words(text)
+        document = words(text, keep_scores=self.keep_scores)
         return Encoded(
             inputs={self.INPUT_NAME: self.vocabulary.encode(document, self.sequence_length)},
             token_count=len(document),

@@ -72,7 +72,8 @@ def train_word_model(config: Config, *, progress: bool = True) -> dict[str, Any]
     pipeline = Pipeline(config)
     corpus = pipeline.corpus
     training_ids = corpus.ids(TRAINING)
-    vocabulary = WordVocabulary.build((words(corpus[i].text) for i in training_ids), config.text.vocab_size)
+    vocabulary = WordVocabulary.build((words(corpus[i].text, keep_scores=config.text.keep_scores)
+                                       for i in training_ids), config.text.vocab_size)
     vocabulary.save(config.text.vocab_file)
     LOG.info("vocabulary of %d words written to %s", len(vocabulary), config.text.vocab_file)
 
@@ -121,6 +122,7 @@ def train_word_model(config: Config, *, progress: bool = True) -> dict[str, Any]
         "holdout_samples": int(len(x_holdout)),
         "validation_samples": int(len(x_val)),
         "vocab_size": len(vocabulary),
+        **({"keep_scores": True} if config.text.keep_scores else {}),
         "sequence_length": config.text.sequence_length,
         "epochs_run": len(history.history["loss"]),
         "train_seconds": round(seconds, 1),

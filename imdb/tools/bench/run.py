@@ -483,7 +483,7 @@ def run_bench(config: Config, *, limit: int | None = None, naive_samples: int = 
                 result["projection"] = bench_projection(config, pipeline, limit)
         if linear:
             with peaks.section("linear_reference"):
-                result["linear_reference"] = linear_reference(config, pipeline, limit)
+                result["linear_reference"] = linear_reference(config, pipeline, limit, families)
         if probes:
             with peaks.section("probes"):
                 result["probes"] = bench_probes(config, families, progress=progress)
