@@ -42,13 +42,25 @@ def test_one_point_with_many_disagreements_is_a_match() -> None:
     result = paired_difference(model, reference, SEED)
     assert result["difference"] == pytest.approx(0.01) and result["verdict"] == MATCHES
     low, high = result["interval"]
-    assert low < 0 < high
+    assert low < 0 < high and result["mcnemar_exact_p"] > 0.05
 
 
 def test_identical_outcomes_match_with_no_width() -> None:
     reference = _outcomes(1175)
-    assert paired_difference(reference.copy(), reference, SEED) == {"difference": 0.0, "interval": [0.0, 0.0],
-                                                                     "verdict": MATCHES}
+    assert paired_difference(reference.copy(), reference, SEED) == {
+        "difference": 0.0, "interval": [0.0, 0.0], "verdict": MATCHES, "model_only_right": 0,
+        "reference_only_right": 0, "mcnemar_exact_p": 1.0}
+
+
+def test_the_verdict_does_not_move_with_the_seed() -> None:
+    """A gap near the edge of the interval (41 reviews net, of 411 the two disagree on) gets one
+    verdict whatever the seed, and McNemar's exact test agrees with it."""
+    reference = _outcomes(1175)
+    model = (reference & ~_outcomes(226, offset=0)) | _outcomes(185, offset=1500)
+    results = [paired_difference(model, reference, seed) for seed in range(10)]
+    assert {result["verdict"] for result in results} == {BELOW}
+    assert (results[0]["model_only_right"], results[0]["reference_only_right"]) == (185, 226)
+    assert results[0]["mcnemar_exact_p"] < 0.05
 
 
 @pytest.mark.parametrize("family", ["dense", "cnn"])

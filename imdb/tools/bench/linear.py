@@ -12,8 +12,9 @@ absolute star error, and each shipped model of the task stands beside it on the 
 
 "Beats" is a claim about reviews not yet seen, so each shipped model is also scored review by
 review against the uni+bigram reference on the same validation reviews: the accuracy difference
-with a paired bootstrap interval, and the verdict it supports (beats, matches, below). A gap of
-one point on 2,500 reviews is within what resampling the reviews moves.
+with a paired bootstrap interval, the verdict it supports (beats, matches, below), and McNemar's
+exact test on the reviews only one of the two gets right. A gap of one point on 2,500 reviews is
+within what resampling the reviews moves.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ MAX_ITERATIONS = 2000
 ROUND = 4
 # The feature set the shipped models are compared with review by review (the issue's reference).
 REFERENCE = "unigram_bigram"
-BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_RESAMPLES = 100_000
 CONFIDENCE = 0.95
 BEATS, MATCHES, BELOW = "beats", "matches", "below"
 
@@ -98,15 +99,28 @@ def _model_correct(config: Config, ids: list[str], labels: np.ndarray) -> np.nda
 
 def paired_difference(model_correct: np.ndarray, reference_correct: np.ndarray, seed: int) -> dict[str, Any]:
     """Accuracy of the model minus the reference's on the same reviews, with a paired bootstrap
-    interval (the reviews resampled, both models' outcomes kept together) and its verdict:
-    ``beats`` when the whole interval is above zero, ``below`` when it is all under, else ``matches``."""
-    difference = model_correct.astype(np.float64) - reference_correct.astype(np.float64)
-    draws = np.random.default_rng(seed).integers(0, len(difference), size=(BOOTSTRAP_RESAMPLES, len(difference)))
+    interval and its verdict (``beats`` when the whole interval is above zero, ``below`` when it
+    is all under, else ``matches``), and McNemar's exact test beside it.
+
+    Each review contributes +1, 0 or -1 to the difference, so a resample of the reviews is a
+    multinomial draw of those three counts: exact, and cheap enough for enough resamples that the
+    interval's ends do not move with the seed."""
+    from scipy.stats import binomtest
+
+    model_only = int(np.sum(model_correct & ~reference_correct))
+    reference_only = int(np.sum(~model_correct & reference_correct))
+    reviews = len(model_correct)
+    shares = np.array([model_only, reviews - model_only - reference_only, reference_only]) / reviews
+    counts = np.random.default_rng(seed).multinomial(reviews, shares, size=BOOTSTRAP_RESAMPLES)
     tail = (1.0 - CONFIDENCE) / 2.0
-    low, high = np.quantile(difference[draws].mean(axis=1), [tail, 1.0 - tail])
+    low, high = np.quantile((counts[:, 0] - counts[:, 2]) / reviews, [tail, 1.0 - tail])
     verdict = BEATS if low > 0 else BELOW if high < 0 else MATCHES
-    return {"difference": round(float(difference.mean()), ROUND),
-            "interval": [round(float(low), ROUND), round(float(high), ROUND)], "verdict": verdict}
+    disagreements = model_only + reference_only
+    exact_p = binomtest(model_only, disagreements).pvalue if disagreements else 1.0
+    return {"difference": round((model_only - reference_only) / reviews, ROUND),
+            "interval": [round(float(low), ROUND), round(float(high), ROUND)], "verdict": verdict,
+            "model_only_right": model_only, "reference_only_right": reference_only,
+            "mcnemar_exact_p": round(float(exact_p), ROUND)}
 
 
 def _ordinal_scores(name: str, label_names: tuple[str, ...], labels: np.ndarray,
