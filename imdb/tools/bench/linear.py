@@ -6,7 +6,8 @@ vocabulary size, the same movie-grouped validation split; TF-IDF features (subli
 frequency) with unigrams only, and with unigrams and bigrams competing for the same number of
 slots, and unigrams without the cap. The words are the seeds' recipe's, stated scores split ("7 10",
 which the bigrams see) even where a task's models keep them whole (``<family>.keep_scores``): the
-reference stays one fixed yardstick for every model of the task. The regularisation strength is scikit-learn's default, never tuned on validation.
+reference stays one fixed yardstick for every model of the task. The regularisation strength is
+scikit-learn's default, never tuned on validation.
 For ordinal classes (``task: rating``) each feature set also reports macro-F1 and the mean
 absolute star error, and each shipped model of the task stands beside it on the same numbers.
 
@@ -25,6 +26,7 @@ import numpy as np
 
 from imdb.contract.config import MODEL_FAMILIES, Config
 from imdb.contract.model_files import read_card
+from imdb.probes.stats import CONFIDENCE
 from imdb.runtime.pipeline import Pipeline
 from imdb.runtime.scoring import class_values, confusion_counts, macro_f1
 from imdb.text.words import words
@@ -39,7 +41,6 @@ ROUND = 4
 # The feature set the shipped models are compared with review by review (the issue's reference).
 REFERENCE = "unigram_bigram"
 BOOTSTRAP_RESAMPLES = 100_000
-CONFIDENCE = 0.95
 BEATS, MATCHES, BELOW = "beats", "matches", "below"
 
 
@@ -61,24 +62,23 @@ def linear_reference(config: Config, pipeline: Pipeline, limit: int | None = Non
     _, train_texts, train_labels = _texts_and_labels(pipeline, TRAINING_SPLIT, limit)
     val_ids, val_texts, val_labels = _texts_and_labels(pipeline, VALIDATION_SPLIT, limit)
     result: dict[str, Any] = {"training": len(train_texts), "validation": len(val_texts)}
-    reference_correct = np.zeros(0, dtype=bool)
+    predictions: dict[str, np.ndarray] = {}
     for name, (ngrams, capped) in FEATURE_SETS.items():
         vectorizer = TfidfVectorizer(max_features=config.text.vocab_size if capped else None, ngram_range=ngrams,
                                      token_pattern=r"\S+", sublinear_tf=True)
         classifier = LogisticRegression(max_iter=MAX_ITERATIONS)
         classifier.fit(vectorizer.fit_transform(train_texts), train_labels)
-        predicted = classifier.predict(vectorizer.transform(val_texts))
+        predicted = predictions[name] = classifier.predict(vectorizer.transform(val_texts))
         result[f"{name}_accuracy"] = round(float(np.mean(predicted == val_labels)), ROUND)
         result[f"{name}_features"] = len(vectorizer.vocabulary_)
         result.update(_ordinal_scores(name, pipeline.labels, val_labels, predicted))
-        if name == REFERENCE:
-            reference_correct = predicted == val_labels
     if limit is None:
         for family in families:
             scores = _card_scores(config, family, len(val_texts), result)
             if scores:
                 model_correct = _model_correct(config.with_overrides(model=family), val_ids, val_labels)
-                scores.update(_prefixed(family, paired_difference(model_correct, reference_correct, config.seed)))
+                scores.update(_prefixed(family, paired_difference(model_correct, predictions[REFERENCE] == val_labels,
+                                                                  config.seed)))
             result.update(scores)
     return result
 
